@@ -1,0 +1,115 @@
+/*
+ * status.c: serves roomcast's counters over HTTP (PROTOCOL.md, Status HTTP
+ * mount), after lws's minimal-http-server-dynamic: the answer is rendered
+ * in LWS_CALLBACK_HTTP, its headers written there, its body in
+ * HTTP_WRITEABLE. The counters are the process-wide rm_stats, so every
+ * vhost that mounts this sees the same numbers.
+ */
+#if !defined(LWS_PLUGIN_STATIC)
+#define LWS_DLL
+#define LWS_INTERNAL
+#endif
+#include <libwebsockets.h>
+
+#include "stats.h"
+#include "status.h"
+#include "roomcast_lws.h"
+
+#include <string.h>
+#include <time.h>
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Renders the answer for @path; returns its HTTP status and content type. */
+static unsigned int
+render(const char *path, char *body, size_t max, size_t *len,
+       const char **type)
+{
+	int64_t now = mono_ms();
+	int n;
+
+	stats_sample(now);
+	*type = "application/json";
+	if (!strcmp(path, "/stats")) {
+		n = stats_to_json(&rm_stats, now, body, max);
+	} else if (!strcmp(path, "/health")) {
+		n = lws_snprintf(body, max, "{\"status\":\"%s\"}\n",
+				 rm_stats.draining ? "draining" : "ok");
+		*len = (size_t)n;
+		return rm_stats.draining ? HTTP_STATUS_SERVICE_UNAVAILABLE
+					 : HTTP_STATUS_OK;
+	} else if (!strcmp(path, "/metrics")) {
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		n = stats_to_prometheus(&rm_stats, now, body, max);
+	} else {
+		n = lws_snprintf(body, max, "{\"error\":\"not found\"}\n");
+		*len = (size_t)n;
+		return HTTP_STATUS_NOT_FOUND;
+	}
+	if (n < 0 || (size_t)n >= max)
+		n = 0;
+	*len = (size_t)n;
+	return n ? HTTP_STATUS_OK : HTTP_STATUS_INTERNAL_SERVER_ERROR;
+}
+
+static int
+status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
+{
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+		      *end = hdr + sizeof(hdr) - 1;
+	char path[64];
+	const char *type;
+	unsigned int status;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+		/* only GET: other methods have no URI token here */
+		lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
+				       NULL);
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0)
+		path[0] = '\0';
+	status = render(path, (char *)pss->buf + LWS_PRE,
+			ROOMCAST_STATUS_BODY_MAX, &pss->len, &type);
+	if (lws_add_http_common_headers(wsi, status, type,
+					(lws_filepos_t)pss->len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (unsigned char *)"no-store", 8, &p,
+					 end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int
+callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len)
+{
+	struct pss__roomcast_status *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return status_on_http(wsi, pss);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!pss || !pss->len)
+			break;
+		if (lws_write(wsi, pss->buf + LWS_PRE, pss->len,
+			      LWS_WRITE_HTTP_FINAL) != (int)pss->len)
+			return 1;
+		pss->len = 0;
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

@@ -1,0 +1,556 @@
+/*
+ * codec.c: client message decoding and server message encoding on json-c
+ * (see codec.h).
+ */
+#include "codec.h"
+#include "msg.h"
+
+#include <json-c/json.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct codec {
+	struct json_tokener *tok;
+};
+
+/* Serialization flags: compact, and "/" left alone (JSON allows both). */
+#define CODEC_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct codec *
+codec_create(void)
+{
+	struct codec *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
+	if (!c->tok) {
+		free(c);
+		return NULL;
+	}
+	json_tokener_set_flags(c->tok, JSON_TOKENER_STRICT);
+	return c;
+}
+
+void
+codec_destroy(struct codec *c)
+{
+	if (!c)
+		return;
+	json_tokener_free(c->tok);
+	free(c);
+}
+
+/*---- validators ----*/
+
+int
+codec_utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	unsigned int need, cp, min;
+
+	while (i < len) {
+		unsigned char b = s[i++];
+
+		if (b < 0x80)
+			continue;
+		if ((b & 0xe0) == 0xc0) {
+			need = 1; cp = b & 0x1f; min = 0x80;
+		} else if ((b & 0xf0) == 0xe0) {
+			need = 2; cp = b & 0x0f; min = 0x800;
+		} else if ((b & 0xf8) == 0xf0) {
+			need = 3; cp = b & 0x07; min = 0x10000;
+		} else
+			return 0;
+		if (len - i < need)
+			return 0;
+		while (need--) {
+			b = s[i++];
+			if ((b & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (b & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+charset_ok(const char *s, size_t len, size_t max, const char *extra)
+{
+	size_t i;
+
+	if (!len || len > max)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9'))
+			continue;
+		if (!ch || !strchr(extra, ch))
+			return 0;
+	}
+	return 1;
+}
+
+int
+codec_room_valid(const char *s, size_t len)
+{
+	return charset_ok(s, len, CODEC_ROOM_MAX, "_.:-");
+}
+
+int
+codec_user_valid(const char *s, size_t len)
+{
+	return charset_ok(s, len, CODEC_USER_MAX, "_.@:-");
+}
+
+const char *
+codec_err_name(enum rm_proto_err e)
+{
+	static const char *const names[] = {
+		[RM_PE_NONE] = "none",
+		[RM_PE_RATE_LIMITED] = "rate_limited",
+		[RM_PE_BAD_JSON] = "bad_json",
+		[RM_PE_BAD_FRAME] = "bad_frame",
+		[RM_PE_UNKNOWN_TYPE] = "unknown_type",
+		[RM_PE_MISSING_FIELD] = "missing_field",
+		[RM_PE_BAD_ROOM] = "bad_room",
+		[RM_PE_BAD_USER] = "bad_user",
+		[RM_PE_USER_MISMATCH] = "user_mismatch",
+		[RM_PE_UNAUTHORIZED] = "unauthorized",
+		[RM_PE_NOT_MEMBER] = "not_member",
+		[RM_PE_ROOM_LIMIT] = "room_limit",
+		[RM_PE_NO_SUCH_USER] = "no_such_user",
+	};
+
+	return (unsigned int)e < sizeof(names) / sizeof(names[0]) ? names[e]
+								  : "internal";
+}
+
+/*---- decoding ----*/
+
+/*
+ * json-c accepts NaN and Infinity even in strict mode; RFC 8259 does not,
+ * and passing them on would hand every receiver invalid JSON. Returns 1
+ * if every bare word outside strings is true, false or null.
+ */
+static int
+bare_words_ok(const char *t, size_t len)
+{
+	size_t i = 0, w;
+
+	while (i < len) {
+		if (t[i] == '"') {
+			for (i++; i < len && t[i] != '"'; i++)
+				if (t[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z')) {
+			for (w = i; i < len && ((t[i] >= 'a' && t[i] <= 'z') ||
+			     (t[i] >= 'A' && t[i] <= 'Z')); i++)
+				;
+			if (!((i - w == 4 && (!memcmp(t + w, "true", 4) ||
+					      !memcmp(t + w, "null", 4))) ||
+			      (i - w == 5 && !memcmp(t + w, "false", 5))) &&
+			    !(i - w == 1 && (t[w] == 'e' || t[w] == 'E') && w &&
+			      t[w - 1] >= '0' && t[w - 1] <= '9'))
+				return 0;
+			continue;
+		}
+		i++;
+	}
+	return 1;
+}
+
+/* Parses exactly one JSON value spanning all of @text (whitespace aside). */
+static struct json_object *
+parse_whole(struct codec *c, const char *text, size_t len)
+{
+	struct json_object *root;
+	size_t used;
+
+	if (len > INT32_MAX || !bare_words_ok(text, len))
+		return NULL;
+	json_tokener_reset(c->tok);
+	root = json_tokener_parse_ex(c->tok, text, (int)len);
+	if (!root || json_tokener_get_error(c->tok) != json_tokener_success)
+		goto bail_root;
+	for (used = json_tokener_get_parse_end(c->tok); used < len; used++)
+		if (!strchr(" \t\r\n", text[used]))
+			goto bail_root;
+	return root;
+
+bail_root:
+	json_object_put(root);
+	return NULL;
+}
+
+/*
+ * Looks up a string field. Returns 1 and sets @s/@len if present as a
+ * string, 0 if absent, -1 if present with another JSON type.
+ */
+static int
+get_string(struct json_object *o, const char *key, const char **s,
+	   size_t *len)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	enum codec_op op;
+} ops[] = {
+	{ "join", CODEC_OP_JOIN },
+	{ "leave", CODEC_OP_LEAVE },
+	{ "broadcast", CODEC_OP_BROADCAST },
+	{ "ping", CODEC_OP_PING },
+	{ "direct", CODEC_OP_DIRECT },
+};
+
+static enum rm_proto_err
+decode_type(struct codec_cmd *cmd)
+{
+	const char *type;
+	size_t len, i;
+
+	if (get_string(cmd->root, "type", &type, &len) != 1)
+		return RM_PE_UNKNOWN_TYPE;
+	if (len <= CODEC_REF_MAX && strlen(type) == len)
+		cmd->type = type;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(type, ops[i].name) && strlen(type) == len) {
+			cmd->op = ops[i].op;
+			return RM_PE_NONE;
+		}
+	return RM_PE_UNKNOWN_TYPE;
+}
+
+/* Field presence and JSON types: everything missing_field covers. */
+static enum rm_proto_err
+decode_fields(struct codec_cmd *cmd)
+{
+	struct json_object *o = cmd->root;
+	int has_room = 0, has_user = 0, has_to = 0;
+
+	if (cmd->op == CODEC_OP_JOIN || cmd->op == CODEC_OP_LEAVE ||
+	    cmd->op == CODEC_OP_BROADCAST) {
+		has_room = get_string(o, "room_id", &cmd->room_id,
+				      &cmd->room_len);
+		if (has_room != 1)
+			return RM_PE_MISSING_FIELD;
+	}
+	if (cmd->op == CODEC_OP_JOIN) {
+		has_user = get_string(o, "user_id", &cmd->user_id,
+				      &cmd->user_len);
+		if (has_user < 0)
+			return RM_PE_MISSING_FIELD;
+	}
+	if (cmd->op == CODEC_OP_DIRECT) {
+		has_to = get_string(o, "to", &cmd->to, &cmd->to_len);
+		if (has_to != 1)
+			return RM_PE_MISSING_FIELD;
+	}
+	if ((cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT) &&
+	    !json_object_object_get_ex(o, "content", NULL))
+		return RM_PE_MISSING_FIELD;
+	if (cmd->op == CODEC_OP_PING)
+		json_object_object_get_ex(o, "id", &cmd->id);
+	return RM_PE_NONE;
+}
+
+/* The value rules: bad_room, then bad_user. */
+static enum rm_proto_err
+decode_rules(struct codec_cmd *cmd)
+{
+	if (cmd->room_id && !codec_room_valid(cmd->room_id, cmd->room_len))
+		return RM_PE_BAD_ROOM;
+	if (cmd->user_id && !codec_user_valid(cmd->user_id, cmd->user_len))
+		return RM_PE_BAD_USER;
+	if (cmd->to && !codec_user_valid(cmd->to, cmd->to_len))
+		return RM_PE_BAD_USER;
+	return RM_PE_NONE;
+}
+
+enum rm_proto_err
+codec_decode(struct codec *c, const char *text, size_t len,
+	     struct codec_cmd *cmd)
+{
+	enum rm_proto_err e;
+
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->root = parse_whole(c, text, len);
+	if (!cmd->root || !json_object_is_type(cmd->root, json_type_object))
+		return RM_PE_BAD_JSON;
+	e = decode_type(cmd);
+	if (!e)
+		e = decode_fields(cmd);
+	if (!e)
+		e = decode_rules(cmd);
+	if (!e && (cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT) &&
+	    !codec_member_text(text, len, "content", &cmd->content,
+			       &cmd->content_len))
+		e = RM_PE_MISSING_FIELD;	/* an escaped key: "cont\u0065nt" */
+	return e;
+}
+
+/* Skips a JSON string starting at its opening quote; returns past it. */
+static size_t
+skip_string(const char *t, size_t i, size_t len)
+{
+	for (i++; i < len; i++) {
+		if (t[i] == '\\')
+			i++;
+		else if (t[i] == '"')
+			return i + 1;
+	}
+	return len;
+}
+
+static int
+is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+static size_t
+skip_ws(const char *t, size_t i, size_t len)
+{
+	while (i < len && is_ws(t[i]))
+		i++;
+	return i;
+}
+
+/* Skips one JSON value (valid JSON assumed); returns past its end. */
+static size_t
+skip_value(const char *t, size_t i, size_t len)
+{
+	int depth = 0;
+
+	while (i < len) {
+		char ch = t[i];
+
+		if (ch == '"') {
+			i = skip_string(t, i, len);
+			if (!depth)
+				return i;
+			continue;
+		}
+		if (ch == '{' || ch == '[') {
+			depth++;
+		} else if (ch == '}' || ch == ']') {
+			if (!depth)
+				return i;	/* a scalar ended by its parent */
+			if (!--depth)
+				return i + 1;
+		} else if (!depth && (ch == ',' || is_ws(ch))) {
+			return i;
+		}
+		i++;
+	}
+	return i;
+}
+
+int
+codec_member_text(const char *t, size_t len, const char *key,
+		  const char **val, size_t *val_len)
+{
+	size_t klen = strlen(key), i = skip_ws(t, 0, len), k, kend, v;
+	int found = 0;
+
+	if (i >= len || t[i] != '{')
+		return 0;
+	i = skip_ws(t, i + 1, len);
+	while (i < len && t[i] == '"') {
+		k = i;
+		kend = skip_string(t, i, len);
+		i = skip_ws(t, kend, len);
+		if (i >= len || t[i] != ':')
+			break;
+		v = skip_ws(t, i + 1, len);
+		i = skip_value(t, v, len);
+		/* keys are compared as written: an escaped key never matches */
+		if (kend - k - 2 == klen && !memcmp(t + k + 1, key, klen)) {
+			*val = t + v;
+			*val_len = i - v;
+			found = 1;
+		}
+		i = skip_ws(t, i, len);
+		if (i < len && t[i] == ',')
+			i = skip_ws(t, i + 1, len);
+	}
+	return found;
+}
+
+void
+codec_cmd_release(struct codec_cmd *cmd)
+{
+	json_object_put(cmd->root);
+	cmd->root = NULL;
+}
+
+/*---- encoding ----*/
+
+/* Seals a msg holding the serialization of @o, then frees @o. */
+static struct msg *
+msg_from_json(struct json_object *o)
+{
+	const char *s;
+	size_t len;
+	struct msg *m = NULL;
+
+	if (!o)
+		return NULL;
+	s = json_object_to_json_string_length(o, CODEC_JSON_FLAGS, &len);
+	if (s)
+		m = msg_from_text(s, len);
+	json_object_put(o);
+	return m;
+}
+
+/*
+ * Room ids and user ids follow charsets that need no JSON escaping, so
+ * the envelopes around them are printed directly.
+ */
+static struct msg *
+msg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static struct msg *
+msg_printf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return msg_from_text(buf, (size_t)n);
+}
+
+struct msg *
+codec_encode_joined(const char *room_id, const char *user_id,
+		    uint64_t members, uint64_t seq, const char *epoch)
+{
+	return msg_printf("{\"type\":\"joined\",\"room_id\":\"%s\","
+			  "\"user_id\":\"%s\",\"members\":%" PRIu64
+			  ",\"seq\":%" PRIu64 ",\"epoch\":\"%s\"}",
+			  room_id, user_id, members, seq, epoch);
+}
+
+struct msg *
+codec_encode_left(const char *room_id)
+{
+	return msg_printf("{\"type\":\"left\",\"room_id\":\"%s\"}", room_id);
+}
+
+struct msg *
+codec_encode_presence(const char *event, const char *room_id,
+		      const char *user_id)
+{
+	return msg_printf("{\"type\":\"presence\",\"event\":\"%s\","
+			  "\"room_id\":\"%s\",\"user_id\":\"%s\"}",
+			  event, room_id, user_id);
+}
+
+struct msg *
+codec_encode_dropped(uint64_t count)
+{
+	return msg_printf("{\"type\":\"dropped\",\"count\":%" PRIu64 "}",
+			  count);
+}
+
+/* Builds "<head><body>}" in one allocation. */
+static struct msg *
+encode_with_content(const char *head, size_t head_len, const char *body,
+		    size_t body_len)
+{
+	struct msg *m;
+	char *p;
+
+	m = msg_alloc(head_len + body_len + 1);
+	if (!m)
+		return NULL;
+	p = msg_payload(m);
+	memcpy(p, head, head_len);
+	memcpy(p + head_len, body, body_len);
+	p[head_len + body_len] = '}';
+	msg_seal(m);
+	return m;
+}
+
+struct msg *
+codec_encode_broadcast(const char *room_id, const char *sender, uint64_t seq,
+		       const char *content, size_t content_len)
+{
+	char head[320];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "{\"type\":\"broadcast\",\"room_id\":\"%s\",\"sender\":"
+		     "\"%s\",\"seq\":%" PRIu64 ",\"content\":",
+		     room_id, sender, seq);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return NULL;
+	return encode_with_content(head, (size_t)n, content, content_len);
+}
+
+struct msg *
+codec_encode_direct(const char *from, const char *content, size_t content_len)
+{
+	char head[128];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "{\"type\":\"direct\",\"from\":\"%s\",\"content\":", from);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return NULL;
+	return encode_with_content(head, (size_t)n, content, content_len);
+}
+
+struct msg *
+codec_encode_pong(struct json_object *id)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "type", json_object_new_string("pong"));
+	if (id)
+		json_object_object_add(o, "id", json_object_get(id));
+	return msg_from_json(o);
+}
+
+struct msg *
+codec_encode_error(enum rm_proto_err e, const char *message, const char *ref)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "type", json_object_new_string("error"));
+	json_object_object_add(o, "code",
+			       json_object_new_string(codec_err_name(e)));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	if (ref)
+		json_object_object_add(o, "ref", json_object_new_string(ref));
+	return msg_from_json(o);
+}

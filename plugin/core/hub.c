@@ -1,0 +1,520 @@
+/*
+ * hub.c: roomcast.v1's protocol logic over rooms, rings and the codec
+ * (see hub.h).
+ */
+#include "hub.h"
+#include "msg.h"
+#include "rm_err.h"
+#include "stats.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hub {
+	const struct hub_ops *ops;
+	struct codec *codec;
+	struct rooms *rooms;
+	/*
+	 * user_id -> that user's connections, for direct messages: the same
+	 * table type as rooms, a "room" per user id.
+	 */
+	struct rooms *users;
+	struct client *clients;		/* every connection, for shutdown */
+	uint64_t next_conn_id;
+	uint64_t instance;
+};
+
+struct hub *
+hub_create(const struct hub_ops *ops, uint64_t instance)
+{
+	struct hub *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->ops = ops;
+	h->instance = instance;
+	h->codec = codec_create();
+	if (!h->codec)
+		goto bail_hub;
+	h->rooms = rooms_create();
+	if (!h->rooms)
+		goto bail_codec;
+	h->users = rooms_create();
+	if (!h->users)
+		goto bail_rooms;
+	return h;
+
+bail_rooms:
+	rooms_destroy(h->rooms);
+bail_codec:
+	codec_destroy(h->codec);
+bail_hub:
+	free(h);
+	return NULL;
+}
+
+void
+hub_destroy(struct hub *h)
+{
+	if (!h)
+		return;
+	while (h->clients)
+		hub_client_free(h, h->clients);
+	rooms_destroy(h->users);
+	rooms_destroy(h->rooms);
+	codec_destroy(h->codec);
+	free(h);
+}
+
+/* Files @c under its current user_id in the user index. */
+static int
+index_user(struct hub *h, struct client *c)
+{
+	struct room *u = rooms_get_or_create(h->users, c->user_id,
+					     strlen(c->user_id));
+
+	if (!u)
+		return RM_E_NOMEM;
+	if (!rooms_add_member(u, c, &c->user_entry)) {
+		rooms_free_if_empty(h->users, u);
+		return RM_E_NOMEM;
+	}
+	return RM_OK;
+}
+
+static void
+unindex_user(struct hub *h, struct client *c)
+{
+	if (c->user_entry)
+		rooms_remove_member(h->users, c->user_entry, &c->user_entry);
+}
+
+struct client *
+hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
+	       int64_t now_ms)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->conn_id = ++h->next_conn_id;
+	snprintf(c->user_id, sizeof(c->user_id), "guest-%" PRIu64, c->conn_id);
+	c->conf = conf;
+	c->owner = owner;
+	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
+	c->tokens = conf->max_messages_per_second;
+	c->tokens_ms = now_ms;
+	if (index_user(h, c)) {
+		free(c);
+		return NULL;
+	}
+	c->next = h->clients;
+	if (h->clients)
+		h->clients->prev = c;
+	h->clients = c;
+	rm_stats.connections_active++;
+	rm_stats.connections_total++;
+	return c;
+}
+
+/*---- sending ----*/
+
+/*
+ * Our policy for a full ring: the sender and the other members are never
+ * held up by one slow member. Under `drop` the message is lost for that
+ * member alone and counted, and the member is told how many it lost once
+ * its ring has room again (hub_written). Under `close` the member is shed
+ * with 4001; it reconnects and resumes from its last seq.
+ */
+void
+hub_send(struct hub *h, struct client *c, struct msg *m)
+{
+	int was_empty = !c->q.count;
+
+	if (c->closing)
+		return;
+	if (!sendq_push(&c->q, m)) {
+		if (was_empty)
+			h->ops->wake(c->owner);
+		return;
+	}
+	if (c->conf->drop_policy == RCONF_CLOSE) {
+		c->closing = 1;
+		rm_stats.slow_consumer_closes++;
+		h->ops->close(c->owner, HUB_CLOSE_SLOW_CONSUMER);
+		return;
+	}
+	c->dropped_pending++;
+	rm_stats.messages_dropped++;
+}
+
+/* Encodes and queues an error; @ref may be NULL. */
+static void
+send_error(struct hub *h, struct client *c, enum rm_proto_err e,
+	   const char *message, const char *ref)
+{
+	struct msg *m = codec_encode_error(e, message, ref);
+
+	if (!m) {
+		c->dropped_pending++;
+		rm_stats.messages_dropped++;
+		return;
+	}
+	hub_send(h, c, m);
+	msg_unref(m);
+}
+
+/* Queues @m to @c (if not NULL) and drops the caller's reference. */
+static void
+send_once(struct hub *h, struct client *c, struct msg *m)
+{
+	if (!m) {
+		c->dropped_pending++;
+		rm_stats.messages_dropped++;
+		return;
+	}
+	hub_send(h, c, m);
+	msg_unref(m);
+}
+
+void
+hub_written(struct hub *h, struct client *c, unsigned int n, size_t bytes)
+{
+	struct msg *notice;
+
+	sendq_pop(&c->q, n);
+	rm_stats.messages_sent += n;
+	rm_stats.bytes_sent += bytes;
+	if (!c->dropped_pending || c->closing ||
+	    !sendq_fits(&c->q, MSG_MAX_FRAME_HDR + 48))
+		return;
+	notice = codec_encode_dropped(c->dropped_pending);
+	if (!notice)
+		return;
+	if (!sendq_push(&c->q, notice)) {
+		c->dropped_pending = 0;
+		if (c->q.count == 1)
+			h->ops->wake(c->owner);
+	}
+	msg_unref(notice);
+}
+
+void
+hub_deliver(struct hub *h, struct room *room, struct msg *m)
+{
+	struct member *mb;
+
+	for (mb = room->members; mb; mb = mb->rnext)
+		hub_send(h, mb->client, m);
+}
+
+/* Sends a presence event about @c to the other members that want them. */
+static void
+send_presence(struct hub *h, struct room *room, struct client *c,
+	      const char *event)
+{
+	struct member *mb;
+	struct msg *m = NULL;
+
+	for (mb = room->members; mb; mb = mb->rnext) {
+		struct client *o = mb->client;
+
+		if (o == c || !o->conf->presence_events)
+			continue;
+		if (!m)
+			m = codec_encode_presence(event, room->id, c->user_id);
+		if (!m)
+			return;
+		hub_send(h, o, m);
+	}
+	msg_unref(m);
+}
+
+/*---- rooms ----*/
+
+struct room *
+hub_room(struct hub *h, const char *id)
+{
+	return rooms_find(h->rooms, id, strlen(id));
+}
+
+/* Leaves @mb's room, telling the others; frees the room if now empty. */
+static void
+leave(struct hub *h, struct client *c, struct member *mb)
+{
+	struct room *room = mb->room;
+
+	c->n_rooms--;
+	if (rooms_remove_member(h->rooms, mb, &c->rooms))
+		rm_stats.rooms_active--;
+	else
+		send_presence(h, room, c, "leave");
+}
+
+void
+hub_client_free(struct hub *h, struct client *c)
+{
+	c->closing = 1;
+	while (c->rooms)
+		leave(h, c, c->rooms);
+	unindex_user(h, c);
+	sendq_clear(&c->q);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	rm_stats.connections_active--;
+	free(c);
+}
+
+void
+hub_close_all(struct hub *h, int code)
+{
+	struct client *c;
+
+	for (c = h->clients; c; c = c->next) {
+		c->closing = 1;
+		h->ops->close(c->owner, code);
+	}
+}
+
+static void
+epoch_of(const struct hub *h, const struct room *room, char *buf, size_t len)
+{
+	snprintf(buf, len, "%08" PRIx64 "-%" PRIu64, h->instance & 0xffffffffu,
+		 room->generation);
+}
+
+static void
+on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room;
+	struct member *mb = NULL;
+	char epoch[32];
+	int new_member = 0;
+
+	if (cmd->user_id && c->user_set &&
+	    (strlen(c->user_id) != cmd->user_len ||
+	     memcmp(c->user_id, cmd->user_id, cmd->user_len))) {
+		send_error(h, c, RM_PE_USER_MISMATCH, "user_id differs from "
+			   "the one this connection joined with", cmd->type);
+		return;
+	}
+	room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+	if (room)
+		mb = rooms_member_of(c->rooms, room);
+	if (!mb) {
+		if (c->n_rooms >= c->conf->max_rooms_per_connection) {
+			send_error(h, c, RM_PE_ROOM_LIMIT, "this connection is "
+				   "in max-rooms-per-connection rooms",
+				   cmd->type);
+			return;
+		}
+		if (!room) {
+			room = rooms_get_or_create(h->rooms, cmd->room_id,
+						   cmd->room_len);
+			if (!room)
+				goto bail_oom;
+			rm_stats.rooms_active++;
+		}
+		mb = rooms_add_member(room, c, &c->rooms);
+		if (!mb) {
+			if (rooms_free_if_empty(h->rooms, room))
+				rm_stats.rooms_active--;
+			goto bail_oom;
+		}
+		c->n_rooms++;
+		new_member = 1;
+	}
+	if (cmd->user_id && !c->user_set) {
+		unindex_user(h, c);
+		memcpy(c->user_id, cmd->user_id, cmd->user_len);
+		c->user_id[cmd->user_len] = '\0';
+		c->user_set = 1;
+		index_user(h, c);	/* OOM: not reachable by direct */
+	}
+	epoch_of(h, room, epoch, sizeof(epoch));
+	send_once(h, c, codec_encode_joined(room->id, c->user_id,
+					    room->n_members, room->seq, epoch));
+	if (new_member)
+		send_presence(h, room, c, "join");
+	return;
+
+bail_oom:
+	send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
+}
+
+static void
+on_leave(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+	struct member *mb = room ? rooms_member_of(c->rooms, room) : NULL;
+	char id[CODEC_ROOM_MAX + 1];
+
+	if (!mb) {
+		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
+			   cmd->type);
+		return;
+	}
+	memcpy(id, room->id, room->id_len + 1);	/* the room may be freed */
+	leave(h, c, mb);
+	send_once(h, c, codec_encode_left(id));
+}
+
+struct msg *
+hub_accept_broadcast(struct hub *h, struct room *room, const char *sender,
+		     const char *content, size_t content_len)
+{
+	struct msg *m = codec_encode_broadcast(room->id, sender, room->seq + 1,
+					       content, content_len);
+
+	if (m)
+		room->seq++;	/* a seq is taken only by a message that exists */
+	return m;
+}
+
+static void
+on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+	struct msg *m;
+
+	if (!room || !rooms_member_of(c->rooms, room)) {
+		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
+			   cmd->type);
+		return;
+	}
+	m = hub_accept_broadcast(h, room, c->user_id, cmd->content,
+				 cmd->content_len);
+	if (!m) {
+		send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
+		return;
+	}
+	hub_deliver(h, room, m);
+	msg_unref(m);
+}
+
+/*
+ * A direct message goes to every connection of the user but the sending
+ * one. no_such_user means the user has no connection at all: a user
+ * writing to its own id from its only connection reaches no one, without
+ * an error, as a broadcast to a room of one reaches only its sender.
+ */
+static void
+on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *u = rooms_find(h->users, cmd->to, cmd->to_len);
+	struct member *mb;
+	struct msg *m;
+
+	if (!u) {
+		send_error(h, c, RM_PE_NO_SUCH_USER, "no connection of this "
+			   "user is connected", cmd->type);
+		return;
+	}
+	m = codec_encode_direct(c->user_id, cmd->content, cmd->content_len);
+	if (!m) {
+		c->dropped_pending++;
+		rm_stats.messages_dropped++;
+		return;
+	}
+	for (mb = u->members; mb; mb = mb->rnext)
+		if (mb->client != c)
+			hub_send(h, mb->client, m);
+	msg_unref(m);
+}
+
+/*
+ * Token bucket of max-messages-per-second tokens, refilled at that rate.
+ * Returns 1 if the message may pass (and takes its token).
+ */
+static int
+rate_ok(struct client *c, int64_t now_ms)
+{
+	double cap = c->conf->max_messages_per_second;
+
+	if (!cap)
+		return 1;
+	if (now_ms > c->tokens_ms) {
+		c->tokens += (double)(now_ms - c->tokens_ms) * cap / 1000.0;
+		if (c->tokens > cap)
+			c->tokens = cap;
+		c->tokens_ms = now_ms;
+	}
+	if (c->tokens < 1.0)
+		return 0;
+	c->tokens -= 1.0;
+	return 1;
+}
+
+static const char *
+error_text(enum rm_proto_err e)
+{
+	switch (e) {
+	case RM_PE_BAD_JSON:
+		return "the message is not a JSON object";
+	case RM_PE_UNKNOWN_TYPE:
+		return "type is missing or not known";
+	case RM_PE_MISSING_FIELD:
+		return "a required field is missing or of the wrong type";
+	case RM_PE_BAD_ROOM:
+		return "room_id must be 1-128 bytes of [A-Za-z0-9_.:-]";
+	case RM_PE_BAD_USER:
+		return "user_id must be 1-64 bytes of [A-Za-z0-9_.@:-]";
+	default:
+		return codec_err_name(e);
+	}
+}
+
+int
+hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
+	    int64_t now_ms)
+{
+	struct codec_cmd cmd;
+	enum rm_proto_err e;
+
+	if (!rate_ok(c, now_ms)) {
+		rm_stats.rate_limited++;
+		send_error(h, c, RM_PE_RATE_LIMITED, "over "
+			   "max-messages-per-second; message discarded", NULL);
+		return 0;
+	}
+	if (!codec_utf8_valid((const unsigned char *)text, len))
+		return HUB_CLOSE_INVALID_UTF8;
+	e = codec_decode(h->codec, text, len, &cmd);
+	if (e) {
+		send_error(h, c, e, error_text(e), cmd.type);
+		codec_cmd_release(&cmd);
+		return 0;
+	}
+	switch (cmd.op) {
+	case CODEC_OP_JOIN:
+		on_join(h, c, &cmd);
+		break;
+	case CODEC_OP_LEAVE:
+		on_leave(h, c, &cmd);
+		break;
+	case CODEC_OP_BROADCAST:
+		on_broadcast(h, c, &cmd);
+		break;
+	case CODEC_OP_PING:
+		send_once(h, c, codec_encode_pong(cmd.id));
+		break;
+	case CODEC_OP_DIRECT:
+		on_direct(h, c, &cmd);
+		break;
+	}
+	codec_cmd_release(&cmd);
+	return 0;
+}
+
+void
+hub_on_binary(struct hub *h, struct client *c)
+{
+	send_error(h, c, RM_PE_BAD_FRAME, "binary messages are not part of "
+		   "roomcast.v1; send JSON as text", NULL);
+}

@@ -1,0 +1,62 @@
+/*
+ * stats.h: roomcast's process-wide counters.
+ *
+ * One struct for the whole process (all vhosts, and under lwsws the status
+ * protocol and the rooms protocol share it through the plugin), bumped by
+ * field name on the service thread, so every increment is exact without
+ * locks. stats_to_json() and stats_to_prometheus() render PROTOCOL.md's
+ * status formats.
+ *
+ * Not thread-safe; service thread only. Knows nothing of lws.
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rm_stats {
+	uint64_t connections_active;	/* upgraded and not yet closed */
+	uint64_t connections_total;	/* ever upgraded */
+	uint64_t rooms_active;
+	uint64_t messages_received;	/* client data messages, any fate */
+	uint64_t messages_sent;		/* server messages written */
+	uint64_t messages_dropped;	/* discarded by the drop policy */
+	uint64_t bytes_received;	/* client data payload bytes */
+	uint64_t bytes_sent;		/* frame bytes written */
+	uint64_t slow_consumer_closes;	/* closed by the close policy */
+	uint64_t connections_refused;	/* handshakes refused by a limit */
+	uint64_t rate_limited;		/* messages over the rate, discarded */
+
+	int64_t started_ms;
+	int draining;			/* shutting down: /health says 503 */
+
+	/* Rates over the last sampled second. */
+	int64_t sample_ms;
+	uint64_t sample_sent, sample_received;
+	double sent_per_second, received_per_second;
+};
+
+extern struct rm_stats rm_stats;
+
+/* Zeroes every counter and starts the clock at @now_ms. */
+void stats_reset(int64_t now_ms);
+
+/*
+ * Takes a rate sample if at least a second has passed since the last one.
+ * Called once a second by a timer and before each status answer.
+ */
+void stats_sample(int64_t now_ms);
+
+/*
+ * Writes PROTOCOL.md's /stats JSON object into @buf. Returns the length
+ * written (as snprintf: a result >= @len means it was cut).
+ */
+int stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf,
+		  size_t len);
+
+/* Writes the same counters in Prometheus text format; returns as above. */
+int stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
+			size_t len);
+
+#endif

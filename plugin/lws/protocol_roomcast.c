@@ -1,0 +1,653 @@
+/*
+ * protocol_roomcast.c: the libwebsockets glue of roomcast.v1.
+ *
+ * The only file of the protocol that knows lws. It turns lws callbacks
+ * into hub calls (plugin/core/hub.h) and drains each connection's send
+ * ring from SERVER_WRITEABLE. Built two ways from this one source: as the
+ * plugin libprotocol_roomcast.so, whose one export `roomcast` lwsws looks
+ * up, and statically into roomcast-server (LWS_PLUGIN_STATIC).
+ *
+ * Everything runs on the lws service thread (LWS_MAX_SMP is 1 here).
+ */
+#if !defined(LWS_PLUGIN_STATIC)
+#define LWS_DLL
+#define LWS_INTERNAL
+#endif
+#include <libwebsockets.h>
+
+#include "hub.h"
+#include "msg.h"
+#include "rm_err.h"
+#include "stats.h"
+#include "roomcast_lws.h"
+#include "status.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(MSG_HEADROOM + MSG_MAX_FRAME_HDR >= LWS_PRE,
+	       "a msg must have LWS_PRE bytes in front of its payload");
+_Static_assert(MSG_HEADROOM >= LWS_PRE,
+	       "a msg must have LWS_PRE bytes in front of its frame");
+
+/*
+ * Several queued frames leave in one write of up to this many bytes:
+ * on loopback a send() costs about the same for 60 bytes as for 60 KB.
+ */
+#define RM_BATCH_MAX (64 * 1024)
+/* A close that cannot be written (peer not reading) is forced after this. */
+#define RM_CLOSE_GRACE_S 2
+/* A reassembly buffer larger than this is freed after its message. */
+#define RM_RX_KEEP 4096
+
+struct vhd__roomcast;
+
+struct pss__roomcast {
+	struct lws *wsi;
+	struct vhd__roomcast *vhd;
+	struct client *client;
+	unsigned char *rx;		/* fragments of the current message */
+	size_t rx_len, rx_cap;
+	int rx_binary;
+	int64_t last_rx_ms;		/* anything heard from the peer */
+	int64_t ping_sent_ms;		/* 0: no ping outstanding */
+	int ping_due;
+	int close_code;			/* close with this at next writeable */
+};
+
+struct vhd__roomcast {
+	struct lws_context *context;
+	struct lws_vhost *vhost;
+	lws_sorted_usec_list_t sul_stats;	/* the once-a-second sample */
+	const struct lws_protocols *protocol;
+	struct rconf conf;
+	int enabled;			/* the vhost lists roomcast.v1 */
+	unsigned int connections;	/* upgraded, on this vhost */
+};
+
+/* One hub and one write buffer for the whole process (see hub.h). */
+static struct hub *hub;
+static unsigned int hub_users;
+static unsigned char batch[LWS_PRE + RM_BATCH_MAX];
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*---- hub callbacks ----*/
+
+static void
+ops_wake(void *owner)
+{
+	struct pss__roomcast *pss = owner;
+
+	lws_callback_on_writable(pss->wsi);
+}
+
+/*
+ * Closes are asked for from inside other connections' callbacks (a
+ * broadcast meets a full ring), where this wsi cannot be closed: its next
+ * WRITEABLE sends the close frame. A peer that never reads never becomes
+ * writeable, so a timeout closes the socket without one.
+ */
+static void
+ops_close(void *owner, int code)
+{
+	struct pss__roomcast *pss = owner;
+
+	if (pss->close_code)
+		return;
+	pss->close_code = code;
+	lws_callback_on_writable(pss->wsi);
+	lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_OK, RM_CLOSE_GRACE_S);
+}
+
+static const struct hub_ops hub_ops = {
+	.wake = ops_wake,
+	.close = ops_close,
+};
+
+static uint64_t
+random_instance(void)
+{
+	uint64_t v = 0;
+	FILE *f = fopen("/dev/urandom", "rb");
+
+	if (!f || fread(&v, sizeof(v), 1, f) != 1)
+		v = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int
+hub_hold(void)
+{
+	if (!hub_users) {
+		stats_reset(now_ms());
+		hub = hub_create(&hub_ops, random_instance());
+		if (!hub)
+			return -1;
+	}
+	hub_users++;
+	return 0;
+}
+
+static void
+hub_release(void)
+{
+	if (hub_users && !--hub_users) {
+		hub_destroy(hub);
+		hub = NULL;
+	}
+}
+
+void
+roomcast_begin_drain(void)
+{
+	rm_stats.draining = 1;
+	if (hub)
+		hub_close_all(hub, LWS_CLOSE_STATUS_GOINGAWAY);
+}
+
+uint64_t
+roomcast_connections_active(void)
+{
+	return rm_stats.connections_active;
+}
+
+/*---- vhost life ----*/
+
+/* Once a second per vhost: the messages-per-second sample. */
+static void
+sample_stats(lws_sorted_usec_list_t *sul)
+{
+	struct vhd__roomcast *vhd =
+		lws_container_of(sul, struct vhd__roomcast, sul_stats);
+
+	stats_sample(now_ms());
+	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
+			 LWS_US_PER_SEC);
+}
+
+/*
+ * The vhost's roomcast state, kept by the "roomcast" entry whichever of
+ * the two entries (see roomcast_lws.h) @wsi is bound to.
+ */
+static struct vhd__roomcast *
+vhd_of(struct lws *wsi)
+{
+	struct lws_vhost *vh = lws_get_vhost(wsi);
+
+	return lws_protocol_vh_priv_get(vh,
+		lws_vhost_name_to_protocol(vh, ROOMCAST_CONFIG_NAME));
+}
+
+static int
+is_config_entry(struct lws *wsi)
+{
+	return !strcmp(lws_get_protocol(wsi)->name, ROOMCAST_CONFIG_NAME);
+}
+
+static int
+ws_on_protocol_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
+{
+	struct lws_vhost *vh = lws_get_vhost(wsi);
+	const struct lws_protocols *prot = lws_get_protocol(wsi);
+	struct vhd__roomcast *vhd;
+	char err[160];
+
+	if (!is_config_entry(wsi))
+		return 0;
+	vhd = lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*vhd));
+	if (!vhd)
+		return -1;
+	vhd->context = lws_get_context(wsi);
+	vhd->vhost = vh;
+	vhd->protocol = prot;
+	rconf_init(&vhd->conf);
+	/* Only vhosts whose config lists roomcast.v1 serve it. */
+	vhd->enabled = pvo != NULL;
+	for (; pvo; pvo = pvo->next)
+		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
+			      sizeof(err))) {
+			lwsl_err("%s: vhost %s: option %s\n", __func__,
+				 lws_get_vhost_name(vh), err);
+			rconf_free(&vhd->conf);
+			return -1;
+		}
+	if (hub_hold())
+		return -1;
+	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
+			 LWS_US_PER_SEC);
+	return 0;
+}
+
+static void
+ws_on_protocol_destroy(struct vhd__roomcast *vhd)
+{
+	if (!vhd)
+		return;
+	lws_sul_cancel(&vhd->sul_stats);
+	rconf_free(&vhd->conf);
+	hub_release();
+}
+
+/*---- handshake ----*/
+
+/* Refuses an upgrade with an HTTP status (PROTOCOL.md, Close codes). */
+static int
+refuse(struct lws *wsi, unsigned int status)
+{
+	rm_stats.connections_refused++;
+	lws_return_http_status(wsi, status, NULL);
+	return -1;
+}
+
+static int
+ws_on_filter(struct lws *wsi, struct vhd__roomcast *vhd)
+{
+	char origin[256];
+
+	if (!vhd || !vhd->enabled)
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN);
+	/*
+	 * lws binds a client to the "roomcast" entry when it names no
+	 * subprotocol, or names "roomcast", which is no subprotocol of ours.
+	 */
+	if (is_config_entry(wsi) &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+		return refuse(wsi, HTTP_STATUS_BAD_REQUEST);
+	if (vhd->conf.n_origins &&
+	    lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
+	    !rconf_origin_allowed(&vhd->conf, origin))
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN);
+	/* an Origin header too long to copy cannot be an allowed one */
+	if (vhd->conf.n_origins &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof(origin))
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN);
+	if (rm_stats.draining ||
+	    (vhd->conf.max_connections &&
+	     vhd->connections >= vhd->conf.max_connections))
+		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
+	return 0;
+}
+
+/*---- connection life ----*/
+
+static void
+arm_heartbeat(struct lws *wsi, const struct rconf *conf, unsigned int secs)
+{
+	if (conf->ping_interval_s)
+		lws_set_timer_usecs(wsi, (lws_usec_t)secs * LWS_US_PER_SEC);
+}
+
+static int
+ws_on_established(struct lws *wsi, struct pss__roomcast *pss,
+		  struct vhd__roomcast *vhd)
+{
+	int64_t now = now_ms();
+
+	memset(pss, 0, sizeof(*pss));
+	pss->wsi = wsi;
+	pss->vhd = vhd;
+	pss->last_rx_ms = now;
+	pss->client = hub_client_new(hub, &vhd->conf, pss, now);
+	if (!pss->client)
+		return -1;
+	vhd->connections++;
+	arm_heartbeat(wsi, &vhd->conf, vhd->conf.ping_interval_s);
+	return 0;
+}
+
+static void
+ws_on_closed(struct pss__roomcast *pss)
+{
+	if (!pss->client)
+		return;
+	hub_client_free(hub, pss->client);
+	pss->client = NULL;
+	pss->vhd->connections--;
+	free(pss->rx);
+	pss->rx = NULL;
+}
+
+/* Closes this wsi now, from its own callback, with @code. */
+static int
+close_with(struct lws *wsi, int code, const char *reason)
+{
+	lws_close_reason(wsi, (enum lws_close_status)code,
+			 (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+/*
+ * Our heartbeat policy: a connection silent for ping-interval-s gets a
+ * ping; one still silent pong-timeout-s later is closed with 4002. The
+ * plugin runs it rather than lws's idle policy because that policy is
+ * context-wide (lwsws fixes it at 300/310 s) while these options are
+ * per vhost, and because lws's hangup sends no close code.
+ */
+static int
+ws_on_timer(struct lws *wsi, struct pss__roomcast *pss)
+{
+	const struct rconf *conf = &pss->vhd->conf;
+	int64_t now = now_ms(), idle = now - pss->last_rx_ms;
+	int64_t interval = (int64_t)conf->ping_interval_s * 1000;
+
+	if (pss->ping_sent_ms) {
+		if (now - pss->ping_sent_ms >= (int64_t)conf->pong_timeout_s * 1000)
+			return close_with(wsi, 4002, "no pong");
+		lws_set_timer_usecs(wsi, (lws_usec_t)(pss->ping_sent_ms +
+			(int64_t)conf->pong_timeout_s * 1000 - now) * 1000 + 1000);
+		return 0;
+	}
+	if (idle < interval) {
+		lws_set_timer_usecs(wsi, (lws_usec_t)(interval - idle) * 1000);
+		return 0;
+	}
+	pss->ping_due = 1;
+	pss->ping_sent_ms = now;
+	lws_callback_on_writable(wsi);
+	arm_heartbeat(wsi, conf, conf->pong_timeout_s);
+	return 0;
+}
+
+static void
+heard_from_peer(struct pss__roomcast *pss)
+{
+	pss->last_rx_ms = now_ms();
+	pss->ping_sent_ms = 0;
+}
+
+/*---- receiving ----*/
+
+static int
+rx_append(struct pss__roomcast *pss, const void *in, size_t len)
+{
+	if (pss->rx_len + len > pss->rx_cap) {
+		size_t cap = pss->rx_cap ? pss->rx_cap : 1024;
+		unsigned char *p;
+
+		while (cap < pss->rx_len + len)
+			cap *= 2;
+		p = realloc(pss->rx, cap);
+		if (!p)
+			return RM_E_NOMEM;
+		pss->rx = p;
+		pss->rx_cap = cap;
+	}
+	memcpy(pss->rx + pss->rx_len, in, len);
+	pss->rx_len += len;
+	return RM_OK;
+}
+
+/* A whole message is here: hand it to the hub. */
+static int
+rx_complete(struct lws *wsi, struct pss__roomcast *pss, const char *text,
+	    size_t len)
+{
+	int code = 0;
+
+	if (pss->rx_binary)
+		hub_on_binary(hub, pss->client);
+	else
+		code = hub_on_text(hub, pss->client, text, len, now_ms());
+	pss->rx_len = 0;
+	if (pss->rx_cap > RM_RX_KEEP) {
+		free(pss->rx);
+		pss->rx = NULL;
+		pss->rx_cap = 0;
+	}
+	if (code == HUB_CLOSE_INVALID_UTF8)
+		return close_with(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+				  "invalid UTF-8");
+	return 0;
+}
+
+/*
+ * lws hands us a message in pieces (frames, and frames larger than its rx
+ * buffer in several calls). A message that is whole in one piece is
+ * handled in place; others are reassembled up to max-message-size.
+ * Binary messages are only measured, never kept.
+ */
+static int
+ws_on_receive(struct lws *wsi, struct pss__roomcast *pss, const void *in,
+	      size_t len)
+{
+	const struct rconf *conf = &pss->vhd->conf;
+	int final = lws_is_final_fragment(wsi);
+
+	if (!pss->client || pss->close_code)
+		return 0;
+	heard_from_peer(pss);
+	if (lws_is_first_fragment(wsi) && !pss->rx_len) {
+		rm_stats.messages_received++;
+		pss->rx_binary = lws_frame_is_binary(wsi);
+	}
+	rm_stats.bytes_received += len;
+	if (pss->rx_len + len > conf->max_message_size)
+		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				  "message too big");
+	if (pss->rx_binary) {
+		pss->rx_len += len;
+		return final ? rx_complete(wsi, pss, NULL, 0) : 0;
+	}
+	if (final && !pss->rx_len) {
+		/* lws's rx buffer ends in a spare byte; the text needs none */
+		return rx_complete(wsi, pss, in, len);
+	}
+	if (rx_append(pss, in, len))
+		return close_with(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+				  "out of memory");
+	return final ? rx_complete(wsi, pss, (const char *)pss->rx,
+				   pss->rx_len) : 0;
+}
+
+/*---- sending ----*/
+
+/*
+ * Copies as many whole queued frames as fit into the batch buffer and
+ * sends them in one write: each is still its own WebSocket message (lws
+ * writes RAW bytes as they are and finishes a short write itself before
+ * the next WRITEABLE). A frame larger than the batch goes out alone,
+ * straight from its msg.
+ */
+static int
+write_batch(struct lws *wsi, struct client *c)
+{
+	size_t used = 0, fl;
+	unsigned int n = 0;
+	struct msg *m;
+
+	while (n < c->q.count) {
+		m = sendq_peek(&c->q, n);
+		fl = msg_frame_len(m);
+		if (used + fl > RM_BATCH_MAX)
+			break;
+		memcpy(batch + LWS_PRE + used, msg_frame(m), fl);
+		used += fl;
+		n++;
+	}
+	if (!n) {
+		m = sendq_peek(&c->q, 0);
+		fl = msg_frame_len(m);
+		if (lws_write(wsi, (unsigned char *)msg_frame(m), fl,
+			      LWS_WRITE_RAW) < (int)fl)
+			return -1;
+		hub_written(hub, c, 1, fl);
+		return 0;
+	}
+	if (lws_write(wsi, batch + LWS_PRE, used, LWS_WRITE_RAW) < (int)used)
+		return -1;
+	hub_written(hub, c, n, used);
+	return 0;
+}
+
+/*
+ * WebSocket carried in an HTTP/2 stream needs lws to frame each message:
+ * one per WRITEABLE.
+ */
+static int
+write_one_framed(struct lws *wsi, struct client *c)
+{
+	struct msg *m = sendq_peek(&c->q, 0);
+
+	if (lws_write(wsi, (unsigned char *)msg_text(m), m->payload_len,
+		      LWS_WRITE_TEXT) < (int)m->payload_len)
+		return -1;
+	hub_written(hub, c, 1, msg_frame_len(m));
+	return 0;
+}
+
+static int
+ws_on_writeable(struct lws *wsi, struct pss__roomcast *pss)
+{
+	struct client *c = pss->client;
+	unsigned char ping[LWS_PRE];
+
+	if (!c)
+		return 0;
+	if (pss->close_code)
+		return close_with(wsi, pss->close_code,
+				  pss->close_code == HUB_CLOSE_SLOW_CONSUMER ?
+				  "slow consumer" : "server shutting down");
+	if (pss->ping_due) {
+		/* control frames go ahead of everything queued */
+		pss->ping_due = 0;
+		if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+			return -1;
+		if (c->q.count)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (!c->q.count)
+		return 0;
+	if ((lws_get_network_wsi(wsi) != wsi ? write_one_framed(wsi, c)
+					      : write_batch(wsi, c)))
+		return -1;
+	if (c->q.count)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/*---- the callback ----*/
+
+int
+callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
+		  void *user, void *in, size_t len)
+{
+	struct pss__roomcast *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		return ws_on_protocol_init(wsi, in);
+	case LWS_CALLBACK_PROTOCOL_DESTROY:
+		if (is_config_entry(wsi))
+			ws_on_protocol_destroy(lws_protocol_vh_priv_get(
+				lws_get_vhost(wsi), lws_get_protocol(wsi)));
+		break;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return ws_on_filter(wsi, vhd_of(wsi));
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_on_established(wsi, pss, vhd_of(wsi));
+	case LWS_CALLBACK_CLOSED:
+		ws_on_closed(pss);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		return ws_on_receive(wsi, pss, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		heard_from_peer(pss);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return ws_on_writeable(wsi, pss);
+	case LWS_CALLBACK_TIMER:
+		return pss->client ? ws_on_timer(wsi, pss) : 0;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * roomcast-server's HTTP protocol (lwsws brings its own): refuses with
+ * 400 an upgrade that names only subprotocols we do not speak, before lws
+ * would drop the connection without an answer.
+ */
+static int
+names_our_protocol(const char *list)
+{
+	const char *p = list;
+	size_t n = strlen(ROOMCAST_SUBPROTOCOL);
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!strncmp(p, ROOMCAST_SUBPROTOCOL, n) &&
+		    (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+			return 1;
+		while (*p && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+callback_roomcast_http(struct lws *wsi, enum lws_callback_reasons reason,
+		       void *user, void *in, size_t len)
+{
+	char list[256];
+
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE &&
+	    !strcasecmp((const char *)in, "websocket") &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0) {
+		if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) < 0 ||
+		    !names_our_protocol(list)) {
+			rm_stats.connections_refused++;
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+					       NULL);
+			return 1;
+		}
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/*
+ * rx_buffer_size: lws keeps a buffer this big per connection for its
+ * whole life, the largest part of an idle connection's memory; messages
+ * larger than it arrive in pieces and are reassembled above.
+ */
+#define RM_RX_BUFFER 1024
+
+const struct lws_protocols roomcast_protocols[] = {
+	{ "roomcast-http", callback_roomcast_http, 0, 0, 0, NULL, 0 },
+	{ ROOMCAST_CONFIG_NAME, callback_roomcast,
+	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, 0 },
+	{ ROOMCAST_SUBPROTOCOL, callback_roomcast,
+	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, 0 },
+	{ ROOMCAST_STATUS_PROTOCOL_NAME, callback_roomcast_status,
+	  ROOMCAST_STATUS_PSS_SIZE, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }	/* terminator */
+};
+const int roomcast_protocols_count =
+	sizeof(roomcast_protocols) / sizeof(roomcast_protocols[0]) - 1;
+
+#if !defined(LWS_PLUGIN_STATIC)
+/* lwsws brings its own HTTP protocol: export the rest. */
+LWS_VISIBLE const lws_plugin_protocol_t roomcast = {
+	.hdr = {
+		"roomcast",
+		"lws_protocol_plugin",
+		LWS_PLUGIN_API_MAGIC
+	},
+	.protocols = &roomcast_protocols[1],
+	.count_protocols = 3,
+};
+#endif

@@ -1,0 +1,336 @@
+/*
+ * conf.c: command-line overrides applied to a copy of an lwsws-format
+ * config directory (see conf.h).
+ */
+#include "conf.h"
+
+#include <json-c/json.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ROOMCAST_PROTOCOL "roomcast"
+#define STATUS_ORIGIN "callback://roomcast-status"
+
+void
+conf_strip_comments(char *text)
+{
+	int in_string = 0, escaped = 0;
+	char *p;
+
+	for (p = text; *p; p++) {
+		if (in_string) {
+			if (escaped)
+				escaped = 0;
+			else if (*p == '\\')
+				escaped = 1;
+			else if (*p == '"')
+				in_string = 0;
+			continue;
+		}
+		if (*p == '"')
+			in_string = 1;
+		else if (*p == '#')
+			while (*p && *p != '\n')
+				*p++ = ' ';
+		if (!*p)
+			break;
+	}
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET))
+		goto bail;
+	buf = malloc((size_t)len + 1);
+	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		buf = NULL;
+		goto bail;
+	}
+	buf[len] = '\0';
+bail:
+	fclose(f);
+	return buf;
+}
+
+static struct json_object *
+read_json(const char *path, char *err, size_t errlen)
+{
+	struct json_object *o;
+	char *text = read_file(path);
+
+	if (!text) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	conf_strip_comments(text);
+	o = json_tokener_parse(text);
+	free(text);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "%s is not a JSON object", path);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The "roomcast.v1" options object of a vhost, or NULL. */
+static struct json_object *
+roomcast_pvo(struct json_object *vhost)
+{
+	struct json_object *list, *entry, *pvo;
+	size_t i;
+
+	if (!json_object_object_get_ex(vhost, "ws-protocols", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return NULL;
+	for (i = 0; i < json_object_array_length(list); i++) {
+		entry = json_object_array_get_idx(list, i);
+		if (json_object_object_get_ex(entry, ROOMCAST_PROTOCOL, &pvo) &&
+		    json_object_is_type(pvo, json_type_object))
+			return pvo;
+	}
+	return NULL;
+}
+
+static int
+mounts_status(struct json_object *vhost)
+{
+	struct json_object *mounts, *origin;
+	size_t i;
+
+	if (!json_object_object_get_ex(vhost, "mounts", &mounts) ||
+	    !json_object_is_type(mounts, json_type_array))
+		return 0;
+	for (i = 0; i < json_object_array_length(mounts); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(mounts, i),
+					      "origin", &origin) &&
+		    !strcmp(json_object_get_string(origin), STATUS_ORIGIN))
+			return 1;
+	return 0;
+}
+
+/* Rewrites relative file:// origins as absolute paths under @base. */
+static void
+absolute_origins(struct json_object *vhost, const char *base)
+{
+	struct json_object *mounts, *mount, *origin;
+	char path[PATH_MAX + 16];
+	const char *o;
+	size_t i;
+
+	if (!json_object_object_get_ex(vhost, "mounts", &mounts) ||
+	    !json_object_is_type(mounts, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(mounts); i++) {
+		mount = json_object_array_get_idx(mounts, i);
+		if (!json_object_object_get_ex(mount, "origin", &origin))
+			continue;
+		o = json_object_get_string(origin);
+		if (strncmp(o, "file://", 7) || o[7] == '/')
+			continue;
+		snprintf(path, sizeof(path), "file://%s/%s", base, o + 7);
+		json_object_object_add(mount, "origin",
+				       json_object_new_string(path));
+	}
+}
+
+static void
+set_port(struct json_object *vhost, int port)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%d", port);
+	json_object_object_add(vhost, "port", json_object_new_string(s));
+}
+
+static int
+port_of(struct json_object *vhost)
+{
+	struct json_object *p;
+
+	if (!json_object_object_get_ex(vhost, "port", &p))
+		return -1;
+	return atoi(json_object_get_string(p));
+}
+
+/* Applies the overrides to one file's vhosts. Returns 0 or -1. */
+static int
+override_vhosts(struct json_object *root, const struct conf_overrides *o,
+		const char *base, struct conf_summary *sum, char *err,
+		size_t errlen)
+{
+	struct json_object *vhosts, *vh, *pvo, *kept;
+	size_t i;
+	unsigned int k;
+
+	if (!json_object_object_get_ex(root, "vhosts", &vhosts) ||
+	    !json_object_is_type(vhosts, json_type_array))
+		return 0;
+	kept = json_object_new_array();
+	for (i = 0; i < json_object_array_length(vhosts); i++) {
+		vh = json_object_array_get_idx(vhosts, i);
+		absolute_origins(vh, base);
+		pvo = roomcast_pvo(vh);
+		if (pvo) {
+			if (sum->ws_port >= 0 && o->port >= 0) {
+				snprintf(err, errlen, "--port: the config has "
+					 "more than one roomcast.v1 vhost");
+				json_object_put(kept);
+				return -1;
+			}
+			if (o->port >= 0)
+				set_port(vh, o->port);
+			sum->ws_port = port_of(vh);
+			for (k = 0; k < o->n_options; k++)
+				json_object_object_add(pvo, o->opt_name[k],
+					json_object_new_string(o->opt_value[k]));
+		} else if (mounts_status(vh)) {
+			if (o->status_port == 0)
+				continue;	/* --status-port 0: no status vhost */
+			if (o->status_port > 0)
+				set_port(vh, o->status_port);
+			sum->status_port = port_of(vh);
+		}
+		json_object_array_add(kept, json_object_get(vh));
+	}
+	json_object_object_add(root, "vhosts", kept);
+	return 0;
+}
+
+static int
+write_json(const char *path, struct json_object *o, char *err, size_t errlen)
+{
+	if (json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY |
+				    JSON_C_TO_STRING_NOSLASHESCAPE)) {
+		snprintf(err, errlen, "cannot write %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Copies one config file to @to_dir, overridden. */
+static int
+copy_file(const char *from, const char *to_dir, const char *name,
+	  const struct conf_overrides *o, const char *base,
+	  struct conf_summary *sum, char *err, size_t errlen)
+{
+	char to[PATH_MAX + 288];
+	struct json_object *root = read_json(from, err, errlen);
+	int r;
+
+	if (!root)
+		return -1;
+	snprintf(to, sizeof(to), "%s/%s", to_dir, name);
+	r = override_vhosts(root, o, base, sum, err, errlen);
+	if (!r)
+		r = write_json(to, root, err, errlen);
+	json_object_put(root);
+	return r;
+}
+
+int
+conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
+	     struct conf_summary *sum, char *err, size_t errlen)
+{
+	char base[PATH_MAX], from[PATH_MAX + 16], to_d[PATH_MAX + 16];
+	const char *tmp = getenv("TMPDIR");
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	sum->ws_port = sum->status_port = -1;
+	if (!realpath(o->dir, base)) {
+		snprintf(err, errlen, "--config %s: %s", o->dir,
+			 strerror(errno));
+		return -1;
+	}
+	/* lws's reader keeps paths in 128-byte buffers: stay short */
+	snprintf(out, outlen, "%s/roomcast-XXXXXX",
+		 tmp && strlen(tmp) < 64 ? tmp : "/tmp");
+	if (!mkdtemp(out)) {
+		snprintf(err, errlen, "cannot make a temporary directory: %s",
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(from, sizeof(from), "%s/conf", base);
+	snprintf(to_d, sizeof(to_d), "%s/conf.d", out);
+	if (copy_file(from, out, "conf", o, base, sum, err, errlen) ||
+	    mkdir(to_d, 0700))
+		goto bail;
+	snprintf(from, sizeof(from), "%s/conf.d", base);
+	d = opendir(from);
+	if (!d) {
+		snprintf(err, errlen, "cannot read %s: %s", from,
+			 strerror(errno));
+		goto bail;
+	}
+	while (!r && (de = readdir(d))) {
+		char f[PATH_MAX + 288];
+		struct stat st;
+
+		snprintf(f, sizeof(f), "%s/%s", from, de->d_name);
+		if (de->d_name[0] == '.' || stat(f, &st) || !S_ISREG(st.st_mode))
+			continue;
+		r = copy_file(f, to_d, de->d_name, o, base, sum, err, errlen);
+	}
+	closedir(d);
+	if (r)
+		goto bail;
+	if (o->port >= 0 && sum->ws_port < 0) {
+		snprintf(err, errlen, "--port: the config has no vhost with "
+			 "ws-protocols " ROOMCAST_PROTOCOL);
+		goto bail;
+	}
+	if (o->status_port > 0 && sum->status_port < 0) {
+		snprintf(err, errlen, "--status-port: the config has no vhost "
+			 "mounting " STATUS_ORIGIN);
+		goto bail;
+	}
+	return 0;
+
+bail:
+	conf_remove(out);
+	return -1;
+}
+
+void
+conf_remove(const char *dir)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/conf.d", dir);
+	d = opendir(p);
+	if (d) {
+		while ((de = readdir(d))) {
+			char f[PATH_MAX + 256];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(f, sizeof(f), "%s/%s", p, de->d_name);
+			unlink(f);
+		}
+		closedir(d);
+		rmdir(p);
+	}
+	snprintf(p, sizeof(p), "%s/conf", dir);
+	unlink(p);
+	rmdir(dir);
+}

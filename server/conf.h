@@ -1,0 +1,60 @@
+/*
+ * conf.h: roomcast-server's command-line overrides around lwsws's own
+ * config reader.
+ *
+ * roomcast-server reads the same files as lwsws (DIR/conf and every file
+ * in DIR/conf.d/) through the library's lwsws_get_config_vhosts(), so a
+ * file means the same thing to both. That reader offers no hook to change
+ * a vhost before it is created, so the overrides (--port, --status-port,
+ * --option) are applied to a copy: conf_prepare() reads each file (JSON
+ * with lwsws's `#` comments), changes what the command line asked for,
+ * makes relative `file://` mount origins absolute against DIR, and writes
+ * the result into a fresh temporary directory for the reader.
+ *
+ * Which vhost is which: the WebSocket vhost lists "roomcast" (the options
+ * entry of subprotocol roomcast.v1, see roomcast_lws.h) under
+ * ws-protocols; the status vhost does not, and mounts
+ * callback://roomcast-status.
+ *
+ * Pure: json-c and libc only.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+
+#define CONF_MAX_OPTIONS 64
+
+struct conf_overrides {
+	const char *dir;		/* the config directory */
+	int port;			/* -1: as the files say */
+	int status_port;		/* -1: as the files say; 0: no status vhost */
+	unsigned int n_options;
+	const char *opt_name[CONF_MAX_OPTIONS];
+	const char *opt_value[CONF_MAX_OPTIONS];
+};
+
+/* What conf_prepare() found, for the start-up log. */
+struct conf_summary {
+	int ws_port;			/* -1 if no WebSocket vhost */
+	int status_port;		/* -1 if no status vhost */
+};
+
+/*
+ * Writes the overridden copy of o->dir into a new directory whose path is
+ * put in @out (@outlen bytes). Returns 0, or -1 with a one-line reason in
+ * @err.
+ */
+int conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
+		 struct conf_summary *sum, char *err, size_t errlen);
+
+/* Removes the directory conf_prepare() made. */
+void conf_remove(const char *dir);
+
+/*
+ * Removes lwsws's `#` comments (from a # outside a string to the end of its
+ * line) from @text in place, so that json-c can read it.
+ */
+void conf_strip_comments(char *text);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * main.c: roomcast-server, the standalone server.
+ *
+ * The roomcast plugin compiled in (LWS_PLUGIN_STATIC), vhosts created from
+ * the same lwsws-format files lwsws reads (see conf.h), a graceful
+ * shutdown on SIGINT/SIGTERM: /health turns 503, every client gets close
+ * 1001, and the process exits 0 once they are gone or after 4 s.
+ */
+#include <libwebsockets.h>
+
+#include "conf.h"
+#include "rconf.h"
+#include "rm_err.h"
+#include "roomcast_lws.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CONFIG_STRINGS_SIZE (64 * 1024)
+/* Shutdown waits this long for clients to take their close frames. */
+#define DRAIN_MS 4000
+
+static volatile sig_atomic_t signalled;
+static struct lws_context *context;
+
+static void
+on_signal(int sig)
+{
+	signalled = sig;
+	if (context)
+		lws_cancel_service(context);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: roomcast-server [--config DIR] [--port N] "
+		"[--status-port N]\n"
+		"                       [--option NAME=VALUE]... [--help] "
+		"[--version]\n"
+		"\n"
+		"  --config DIR         read DIR/conf and DIR/conf.d/* (lwsws "
+		"format)\n"
+		"                       default: %s\n"
+		"  --port N             port of the WebSocket and page vhost "
+		"(default 8080)\n"
+		"  --status-port N      port of the status vhost on 127.0.0.1 "
+		"(default 8081;\n"
+		"                       0 turns it off)\n"
+		"  --option NAME=VALUE  set a roomcast.v1 option (see "
+		"PROTOCOL.md), repeatable\n"
+		"  --help, --version\n",
+		RM_DEFAULT_CONFIG_DIR);
+}
+
+static int
+parse_port(const char *flag, const char *s, uint64_t min, int *out)
+{
+	uint64_t v;
+
+	if (rconf_parse_uint(s, min, 65535, &v)) {
+		fprintf(stderr, "roomcast-server: %s: '%s' is not a port "
+			"number (%llu-65535)\n", flag, s,
+			(unsigned long long)min);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Splits NAME=VALUE and checks it as the plugin will. */
+static int
+add_option(struct conf_overrides *o, char *arg)
+{
+	char *eq = strchr(arg, '='), err[160];
+	struct rconf scratch;
+	int r;
+
+	if (!eq || eq == arg) {
+		fprintf(stderr, "roomcast-server: --option '%s': expected "
+			"NAME=VALUE\n", arg);
+		return -1;
+	}
+	if (o->n_options == CONF_MAX_OPTIONS) {
+		fprintf(stderr, "roomcast-server: too many --option\n");
+		return -1;
+	}
+	*eq = '\0';
+	rconf_init(&scratch);
+	r = rconf_set(&scratch, arg, eq + 1, err, sizeof(err));
+	rconf_free(&scratch);
+	if (r) {
+		fprintf(stderr, "roomcast-server: --option %s\n", err);
+		return -1;
+	}
+	o->opt_name[o->n_options] = arg;
+	o->opt_value[o->n_options++] = eq + 1;
+	return 0;
+}
+
+/* Returns 0 to run, 1 to exit 0 (help, version), -1 to exit 2. */
+static int
+parse_args(int argc, char **argv, struct conf_overrides *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "status-port", required_argument, NULL, 's' },
+		{ "option", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->dir = RM_DEFAULT_CONFIG_DIR;
+	o->port = o->status_port = -1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:p:s:o:hv", longopts,
+				 NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->dir = optarg;
+			break;
+		case 'p':
+			if (parse_port("--port", optarg, 1, &o->port))
+				return -1;
+			break;
+		case 's':
+			if (parse_port("--status-port", optarg, 0,
+				       &o->status_port))
+				return -1;
+			break;
+		case 'o':
+			if (add_option(o, optarg))
+				return -1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'v':
+			printf("roomcast-server %s (libwebsockets %s)\n",
+			       RM_VERSION, lws_get_library_version());
+			return 1;
+		default:
+			fprintf(stderr, "roomcast-server: bad argument '%s' "
+				"(see --help)\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "roomcast-server: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Builds the context and its vhosts from @dir. Returns 0 or -1. */
+static int
+start(const char *dir)
+{
+	static char config_strings[CONFIG_STRINGS_SIZE];
+	struct lws_context_creation_info info;
+	char *cs = config_strings;
+	int cs_len = CONFIG_STRINGS_SIZE - 1;
+
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.pt_serv_buf_size = 64 * 1024;
+	if (lwsws_get_config_globals(&info, dir, &cs, &cs_len)) {
+		fprintf(stderr, "roomcast-server: bad global config in %s\n",
+			dir);
+		return -1;
+	}
+	info.protocols = roomcast_protocols;
+	context = lws_create_context(&info);
+	if (!context) {
+		fprintf(stderr, "roomcast-server: cannot create the lws "
+			"context\n");
+		return -1;
+	}
+	if (lwsws_get_config_vhosts(context, &info, dir, &cs, &cs_len)) {
+		fprintf(stderr, "roomcast-server: cannot create the vhosts "
+			"(a port in use, or a bad option: see the log above)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs until a signal, then drains. */
+static void
+run(void)
+{
+	int64_t drain_until = 0;
+
+	while (lws_service(context, 0) >= 0) {
+		if (signalled && !drain_until) {
+			lwsl_user("roomcast-server: signal %d, closing %llu "
+				  "connections\n", (int)signalled,
+				  (unsigned long long)
+				  roomcast_connections_active());
+			roomcast_begin_drain();
+			drain_until = mono_ms() + DRAIN_MS;
+		}
+		if (drain_until && (!roomcast_connections_active() ||
+				    mono_ms() >= drain_until))
+			break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf_overrides o;
+	struct conf_summary sum;
+	char dir[128], err[256];
+	int r = parse_args(argc, argv, &o);
+
+	if (r)
+		return r > 0 ? 0 : 2;
+	lws_set_log_level(getenv("ROOMCAST_LWS_LOG") ? atoi(getenv("ROOMCAST_LWS_LOG")) : (LLL_ERR | LLL_WARN | LLL_USER), NULL);
+	if (conf_prepare(&o, dir, sizeof(dir), &sum, err, sizeof(err))) {
+		fprintf(stderr, "roomcast-server: %s\n", err);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	r = start(dir);
+	conf_remove(dir);
+	if (r) {
+		if (context)
+			lws_context_destroy(context);
+		return 1;
+	}
+	lwsl_user("roomcast-server %s: config %s, WebSocket port %d, status "
+		  "port %d\n", RM_VERSION, o.dir, sum.ws_port,
+		  sum.status_port);
+	run();
+	lws_context_destroy(context);
+	lwsl_user("roomcast-server: stopped\n");
+	return 0;
+}

@@ -242,41 +242,91 @@ ws_on_protocol_destroy(struct vhd__roomcast *vhd)
 
 /*---- handshake ----*/
 
-/* Refuses an upgrade with an HTTP status (PROTOCOL.md, Close codes). */
+/*
+ * Refuses an upgrade with an HTTP status (PROTOCOL.md, Close codes). The
+ * answer is written here rather than by lws_return_http_status(), which
+ * at this stage of an upgrade answers "HTTP/1.0", refused by strict
+ * clients.
+ */
 static int
-refuse(struct lws *wsi, unsigned int status)
+refuse(struct lws *wsi, unsigned int status, const char *why)
 {
+	unsigned char buf[LWS_PRE + 256];
+	int n;
+
 	rm_stats.connections_refused++;
-	lws_return_http_status(wsi, status, NULL);
+	n = lws_snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+			 "HTTP/1.1 %u %s\r\ncontent-type: text/plain\r\n"
+			 "content-length: %u\r\nconnection: close\r\n\r\n%s\n",
+			 status, why, (unsigned int)strlen(why) + 1, why);
+	lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL);
 	return -1;
 }
 
+/* Returns 1 if the comma-separated @list names roomcast.v1. */
 static int
-ws_on_filter(struct lws *wsi, struct vhd__roomcast *vhd)
+names_our_protocol(const char *list)
 {
-	char origin[256];
+	const char *p = list;
+	size_t n = strlen(ROOMCAST_SUBPROTOCOL);
 
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!strncmp(p, ROOMCAST_SUBPROTOCOL, n) &&
+		    (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+			return 1;
+		while (*p && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * An upgrade, before lws answers it. This reaches us because "roomcast" is
+ * the vhost's default protocol (its "default" option), so it is the
+ * protocol bound to a new connection's HTTP request.
+ */
+static int
+ws_on_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
+		      const char *upgrade)
+{
+	char buf[256];
+
+	if (strcasecmp(upgrade, "websocket"))
+		return 0;
 	if (!vhd || !vhd->enabled)
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN);
-	/*
-	 * lws binds a client to the "roomcast" entry when it names no
-	 * subprotocol, or names "roomcast", which is no subprotocol of ours.
-	 */
-	if (is_config_entry(wsi) &&
-	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
-		return refuse(wsi, HTTP_STATUS_BAD_REQUEST);
+		return refuse(wsi, 403, "Forbidden");
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
+	    (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) < 0 ||
+	     !names_our_protocol(buf)))
+		return refuse(wsi, 400, "Bad Request");
+	/* an Origin too long to copy cannot be an allowed one */
 	if (vhd->conf.n_origins &&
-	    lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
-	    !rconf_origin_allowed(&vhd->conf, origin))
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN);
-	/* an Origin header too long to copy cannot be an allowed one */
-	if (vhd->conf.n_origins &&
-	    lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof(origin))
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN);
+	    lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
+	    (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_ORIGIN) < 0 ||
+	     !rconf_origin_allowed(&vhd->conf, buf)))
+		return refuse(wsi, 403, "Forbidden");
 	if (rm_stats.draining ||
 	    (vhd->conf.max_connections &&
 	     vhd->connections >= vhd->conf.max_connections))
-		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
+		return refuse(wsi, 503, "Service Unavailable");
+	return 0;
+}
+
+/*
+ * lws binds a client to the "roomcast" entry when it names no subprotocol,
+ * or when the first of its list that we know is "roomcast", which is no
+ * subprotocol of ours.
+ */
+static int
+ws_on_filter(struct lws *wsi, struct vhd__roomcast *vhd)
+{
+	if (!vhd || !vhd->enabled)
+		return -1;
+	if (is_config_entry(wsi) &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+		return -1;
 	return 0;
 }
 
@@ -554,6 +604,8 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 			ws_on_protocol_destroy(lws_protocol_vh_priv_get(
 				lws_get_vhost(wsi), lws_get_protocol(wsi)));
 		break;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return ws_on_confirm_upgrade(wsi, vhd_of(wsi), in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return ws_on_filter(wsi, vhd_of(wsi));
 	case LWS_CALLBACK_ESTABLISHED:
@@ -571,52 +623,10 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_TIMER:
 		return pss->client ? ws_on_timer(wsi, pss) : 0;
 	default:
-		break;
+		/* HTTP requests reach the default protocol before mounts */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
 	return 0;
-}
-
-/*
- * roomcast-server's HTTP protocol (lwsws brings its own): refuses with
- * 400 an upgrade that names only subprotocols we do not speak, before lws
- * would drop the connection without an answer.
- */
-static int
-names_our_protocol(const char *list)
-{
-	const char *p = list;
-	size_t n = strlen(ROOMCAST_SUBPROTOCOL);
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (!strncmp(p, ROOMCAST_SUBPROTOCOL, n) &&
-		    (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return 1;
-		while (*p && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
-int
-callback_roomcast_http(struct lws *wsi, enum lws_callback_reasons reason,
-		       void *user, void *in, size_t len)
-{
-	char list[256];
-
-	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE &&
-	    !strcasecmp((const char *)in, "websocket") &&
-	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0) {
-		if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) < 0 ||
-		    !names_our_protocol(list)) {
-			rm_stats.connections_refused++;
-			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-					       NULL);
-			return 1;
-		}
-	}
-	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
 /*
@@ -627,7 +637,7 @@ callback_roomcast_http(struct lws *wsi, enum lws_callback_reasons reason,
 #define RM_RX_BUFFER 1024
 
 const struct lws_protocols roomcast_protocols[] = {
-	{ "roomcast-http", callback_roomcast_http, 0, 0, 0, NULL, 0 },
+	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
 	{ ROOMCAST_CONFIG_NAME, callback_roomcast,
 	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, 0 },
 	{ ROOMCAST_SUBPROTOCOL, callback_roomcast,

@@ -26,8 +26,6 @@ int callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 int callback_roomcast_status(struct lws *wsi,
 			     enum lws_callback_reasons reason, void *user,
 			     void *in, size_t len);
-int callback_roomcast_http(struct lws *wsi, enum lws_callback_reasons reason,
-			   void *user, void *in, size_t len);
 
 extern const struct lws_protocols roomcast_protocols[];
 extern const int roomcast_protocols_count;

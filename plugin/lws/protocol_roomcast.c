@@ -561,7 +561,7 @@ static int
 ws_on_writeable(struct lws *wsi, struct pss__roomcast *pss)
 {
 	struct client *c = pss->client;
-	unsigned char ping[LWS_PRE];
+	unsigned char ping[LWS_PRE + 4] = { [LWS_PRE] = 'r', 'c', 'h', 'b' };
 
 	if (!c)
 		return 0;
@@ -572,7 +572,11 @@ ws_on_writeable(struct lws *wsi, struct pss__roomcast *pss)
 	if (pss->ping_due) {
 		/* control frames go ahead of everything queued */
 		pss->ping_due = 0;
-		if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+		/*
+		 * lws 4.1.6 does not call back RECEIVE_PONG for an empty pong,
+		 * and a pong echoes its ping's payload: so the ping has one.
+		 */
+		if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
 			return -1;
 		if (c->q.count)
 			lws_callback_on_writable(wsi);

@@ -121,6 +121,47 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 
 /*---- sending ----*/
 
+/* Empties @c's ring, keeping the process-wide byte count true. */
+static void
+ring_clear(struct client *c)
+{
+	rm_stats.queued_bytes -= c->q.bytes;
+	sendq_clear(&c->q);
+}
+
+/* Closes @c as a slow consumer: nothing more is queued to it. */
+static void
+shed(struct hub *h, struct client *c)
+{
+	c->closing = 1;
+	ring_clear(c);
+	h->ops->close(c->owner, HUB_CLOSE_SLOW_CONSUMER);
+}
+
+/*
+ * Our policy when all rings together hold more than max-queued-bytes: the
+ * members holding the most are the ones not keeping up, so they are shed
+ * (closed with 4001) until the total is under the cap again. A linear
+ * scan, but it runs only past the cap.
+ */
+static void
+shed_over_cap(struct hub *h, size_t cap)
+{
+	struct client *c, *worst;
+
+	while (rm_stats.queued_bytes > cap) {
+		worst = NULL;
+		for (c = h->clients; c; c = c->next)
+			if (!c->closing && c->q.bytes &&
+			    (!worst || c->q.bytes > worst->q.bytes))
+				worst = c;
+		if (!worst)
+			return;
+		rm_stats.slow_consumers_shed++;
+		shed(h, worst);
+	}
+}
+
 /*
  * Our policy for a full ring: the sender and the other members are never
  * held up by one slow member. Under `drop` the message is lost for that
@@ -136,14 +177,17 @@ hub_send(struct hub *h, struct client *c, struct msg *m)
 	if (c->closing)
 		return;
 	if (!sendq_push(&c->q, m)) {
+		rm_stats.queued_bytes += msg_frame_len(m);
 		if (was_empty)
 			h->ops->wake(c->owner);
+		if (c->conf->max_queued_bytes &&
+		    rm_stats.queued_bytes > c->conf->max_queued_bytes)
+			shed_over_cap(h, c->conf->max_queued_bytes);
 		return;
 	}
 	if (c->conf->drop_policy == RCONF_CLOSE) {
-		c->closing = 1;
 		rm_stats.slow_consumer_closes++;
-		h->ops->close(c->owner, HUB_CLOSE_SLOW_CONSUMER);
+		shed(h, c);
 		return;
 	}
 	c->dropped_pending++;
@@ -185,6 +229,7 @@ hub_written(struct hub *h, struct client *c, unsigned int n, size_t bytes)
 	struct msg *notice;
 
 	sendq_pop(&c->q, n);
+	rm_stats.queued_bytes -= bytes;
 	rm_stats.messages_sent += n;
 	rm_stats.bytes_sent += bytes;
 	if (!c->dropped_pending || c->closing ||
@@ -194,6 +239,7 @@ hub_written(struct hub *h, struct client *c, unsigned int n, size_t bytes)
 	if (!notice)
 		return;
 	if (!sendq_push(&c->q, notice)) {
+		rm_stats.queued_bytes += msg_frame_len(notice);
 		c->dropped_pending = 0;
 		if (c->q.count == 1)
 			h->ops->wake(c->owner);
@@ -260,7 +306,7 @@ hub_client_free(struct hub *h, struct client *c)
 	while (c->rooms)
 		leave(h, c, c->rooms);
 	unindex_user(h, c);
-	sendq_clear(&c->q);
+	ring_clear(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else

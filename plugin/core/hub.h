@@ -94,8 +94,8 @@ int hub_on_text(struct hub *h, struct client *c, const char *text,
 void hub_on_binary(struct hub *h, struct client *c);
 
 /*
- * The transport wrote the @n oldest msgs of @c's ring (@bytes frame
- * bytes): they are released and counted, and a pending `dropped` notice is
+ * The transport wrote the @n oldest msgs of @c's ring (@bytes, the sum of
+ * their frame lengths): they are released and counted, and a pending `dropped` notice is
  * queued if the ring has room again.
  */
 void hub_written(struct hub *h, struct client *c, unsigned int n,

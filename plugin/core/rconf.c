@@ -107,6 +107,8 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("ping-interval-s", ping_interval_s, 0, 86400),
 	UOPT("pong-timeout-s", pong_timeout_s, 1, 3600),
 	UOPT("max-connections", max_connections, 0, 10000000),
+	UOPT("max-connections-per-ip", max_connections_per_ip, 0, 10000000),
+	UOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40),
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
 };

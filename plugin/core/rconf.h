@@ -29,6 +29,8 @@ struct rconf {
 	unsigned int ping_interval_s;	/* 0 turns the heartbeat off */
 	unsigned int pong_timeout_s;
 	unsigned int max_connections;	/* 0 = no limit */
+	unsigned int max_connections_per_ip;	/* 0 = no limit */
+	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
 	unsigned int max_rooms_per_connection;
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;

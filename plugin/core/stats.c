@@ -63,12 +63,16 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		",\"slow_consumer_closes\":%" PRIu64
 		",\"connections_refused\":%" PRIu64
 		",\"rate_limited\":%" PRIu64
+		",\"refused_per_ip\":%" PRIu64
+		",\"slow_consumers_shed\":%" PRIu64
+		",\"queued_bytes\":%" PRIu64
 		",\"uptime_s\":%" PRIu64 "}\n",
 		s->connections_active, s->connections_total, s->rooms_active,
 		s->messages_received, s->messages_sent, s->messages_dropped,
 		s->sent_per_second, s->received_per_second, s->bytes_sent,
 		s->bytes_received, s->slow_consumer_closes,
-		s->connections_refused, s->rate_limited, uptime_s(s, now_ms));
+		s->connections_refused, s->rate_limited, s->refused_per_ip,
+		s->slow_consumers_shed, s->queued_bytes, uptime_s(s, now_ms));
 }
 
 int
@@ -112,6 +116,15 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 		"# HELP roomcast_rate_limited_total Messages discarded by the rate limit.\n"
 		"# TYPE roomcast_rate_limited_total counter\n"
 		"roomcast_rate_limited_total %" PRIu64 "\n"
+		"# HELP roomcast_refused_per_ip_total Handshakes refused by max-connections-per-ip.\n"
+		"# TYPE roomcast_refused_per_ip_total counter\n"
+		"roomcast_refused_per_ip_total %" PRIu64 "\n"
+		"# HELP roomcast_slow_consumers_shed_total Connections closed by max-queued-bytes.\n"
+		"# TYPE roomcast_slow_consumers_shed_total counter\n"
+		"roomcast_slow_consumers_shed_total %" PRIu64 "\n"
+		"# HELP roomcast_queued_bytes Bytes waiting in all send rings.\n"
+		"# TYPE roomcast_queued_bytes gauge\n"
+		"roomcast_queued_bytes %" PRIu64 "\n"
 		"# HELP roomcast_uptime_seconds Seconds since the server started.\n"
 		"# TYPE roomcast_uptime_seconds gauge\n"
 		"roomcast_uptime_seconds %" PRIu64 "\n";
@@ -122,5 +135,6 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 			s->messages_dropped, s->sent_per_second, s->bytes_sent,
 			s->bytes_received, s->slow_consumer_closes,
 			s->connections_refused, s->rate_limited,
-			uptime_s(s, now_ms));
+			s->refused_per_ip, s->slow_consumers_shed,
+			s->queued_bytes, uptime_s(s, now_ms));
 }

@@ -27,6 +27,9 @@ struct rm_stats {
 	uint64_t slow_consumer_closes;	/* closed by the close policy */
 	uint64_t connections_refused;	/* handshakes refused by a limit */
 	uint64_t rate_limited;		/* messages over the rate, discarded */
+	uint64_t refused_per_ip;	/* handshakes over max-connections-per-ip */
+	uint64_t slow_consumers_shed;	/* closed over max-queued-bytes */
+	uint64_t queued_bytes;		/* in all send rings now */
 
 	int64_t started_ms;
 	int draining;			/* shutting down: /health says 503 */

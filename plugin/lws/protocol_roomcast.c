@@ -16,6 +16,7 @@
 #include <libwebsockets.h>
 
 #include "hub.h"
+#include "ipcount.h"
 #include "msg.h"
 #include "rm_err.h"
 #include "stats.h"
@@ -55,6 +56,7 @@ struct pss__roomcast {
 	int64_t ping_sent_ms;		/* 0: no ping outstanding */
 	int ping_due;
 	int close_code;			/* close with this at next writeable */
+	struct ipcount_entry *ip;	/* counted for max-connections-per-ip */
 };
 
 struct vhd__roomcast {
@@ -69,6 +71,7 @@ struct vhd__roomcast {
 
 /* One hub and one write buffer for the whole process (see hub.h). */
 static struct hub *hub;
+static struct ipcount *ipcount;
 static unsigned int hub_users;
 static unsigned char batch[LWS_PRE + RM_BATCH_MAX];
 
@@ -133,8 +136,14 @@ hub_hold(void)
 	if (!hub_users) {
 		stats_reset(now_ms());
 		hub = hub_create(&hub_ops, random_instance());
-		if (!hub)
+		ipcount = ipcount_create();
+		if (!hub || !ipcount) {
+			hub_destroy(hub);
+			ipcount_destroy(ipcount);
+			hub = NULL;
+			ipcount = NULL;
 			return -1;
+		}
 	}
 	hub_users++;
 	return 0;
@@ -145,7 +154,9 @@ hub_release(void)
 {
 	if (hub_users && !--hub_users) {
 		hub_destroy(hub);
+		ipcount_destroy(ipcount);
 		hub = NULL;
+		ipcount = NULL;
 	}
 }
 
@@ -311,6 +322,12 @@ ws_on_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 	    (vhd->conf.max_connections &&
 	     vhd->connections >= vhd->conf.max_connections))
 		return refuse(wsi, 503, "Service Unavailable");
+	if (vhd->conf.max_connections_per_ip &&
+	    ipcount_get(ipcount, lws_get_peer_simple(wsi, buf, sizeof(buf)) ?
+			buf : "") >= vhd->conf.max_connections_per_ip) {
+		rm_stats.refused_per_ip++;
+		return refuse(wsi, 503, "Service Unavailable");
+	}
 	return 0;
 }
 
@@ -352,6 +369,12 @@ ws_on_established(struct lws *wsi, struct pss__roomcast *pss,
 	pss->client = hub_client_new(hub, &vhd->conf, pss, now);
 	if (!pss->client)
 		return -1;
+	if (vhd->conf.max_connections_per_ip) {
+		char addr[64];
+
+		pss->ip = ipcount_take(ipcount, lws_get_peer_simple(wsi, addr,
+					sizeof(addr)) ? addr : "");
+	}
 	vhd->connections++;
 	arm_heartbeat(wsi, &vhd->conf, vhd->conf.ping_interval_s);
 	return 0;
@@ -364,6 +387,8 @@ ws_on_closed(struct pss__roomcast *pss)
 		return;
 	hub_client_free(hub, pss->client);
 	pss->client = NULL;
+	ipcount_put(ipcount, pss->ip);
+	pss->ip = NULL;
 	pss->vhd->connections--;
 	free(pss->rx);
 	pss->rx = NULL;

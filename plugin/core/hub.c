@@ -18,7 +18,9 @@ struct hub {
 	struct rooms *rooms;
 	/*
 	 * user_id -> that user's connections, for direct messages: the same
-	 * table type as rooms, a "room" per user id.
+	 * table type as rooms, a "room" per user id. Guests are not in it
+	 * (an idle connection then costs no entry); a direct message to a
+	 * guest id finds its one connection by conn_id instead.
 	 */
 	struct rooms *users;
 	struct client *clients;		/* every connection, for shutdown */
@@ -106,10 +108,6 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
 	c->tokens = conf->max_messages_per_second;
 	c->tokens_ms = now_ms;
-	if (index_user(h, c)) {
-		free(c);
-		return NULL;
-	}
 	c->next = h->clients;
 	if (h->clients)
 		h->clients->prev = c;
@@ -305,7 +303,8 @@ hub_client_free(struct hub *h, struct client *c)
 	c->closing = 1;
 	while (c->rooms)
 		leave(h, c, c->rooms);
-	unindex_user(h, c);
+	if (c->user_set)
+		unindex_user(h, c);
 	ring_clear(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -377,7 +376,6 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		new_member = 1;
 	}
 	if (cmd->user_id && !c->user_set) {
-		unindex_user(h, c);
 		memcpy(c->user_id, cmd->user_id, cmd->user_len);
 		c->user_id[cmd->user_len] = '\0';
 		c->user_set = 1;
@@ -450,14 +448,37 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
  * writing to its own id from its only connection reaches no one, without
  * an error, as a broadcast to a room of one reaches only its sender.
  */
+/* The connection whose guest id is @id ("guest-<conn_id>"), or NULL. */
+static struct client *
+find_guest(struct hub *h, const char *id, size_t len)
+{
+	struct client *c;
+	uint64_t conn_id = 0;
+	size_t i;
+
+	if (len <= 6 || len > 26 || memcmp(id, "guest-", 6) || id[6] == '0')
+		return NULL;
+	for (i = 6; i < len; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return NULL;
+		conn_id = conn_id * 10 + (uint64_t)(id[i] - '0');
+	}
+	/* linear, but only for direct messages to guests */
+	for (c = h->clients; c; c = c->next)
+		if (c->conn_id == conn_id && !c->user_set)
+			return c;
+	return NULL;
+}
+
 static void
 on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 {
 	struct room *u = rooms_find(h->users, cmd->to, cmd->to_len);
+	struct client *guest = u ? NULL : find_guest(h, cmd->to, cmd->to_len);
 	struct member *mb;
 	struct msg *m;
 
-	if (!u) {
+	if (!u && !guest) {
 		send_error(h, c, RM_PE_NO_SUCH_USER, "no connection of this "
 			   "user is connected", cmd->type);
 		return;
@@ -468,7 +489,9 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		rm_stats.messages_dropped++;
 		return;
 	}
-	for (mb = u->members; mb; mb = mb->rnext)
+	if (guest && guest != c)
+		hub_send(h, guest, m);
+	for (mb = u ? u->members : NULL; mb; mb = mb->rnext)
 		if (mb->client != c)
 			hub_send(h, mb->client, m);
 	msg_unref(m);

@@ -6,6 +6,7 @@
 #include "msg.h"
 
 #include <json-c/json.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,39 +137,177 @@ codec_err_name(enum rm_proto_err e)
 
 /*---- decoding ----*/
 
-/*
- * json-c accepts NaN and Infinity even in strict mode; RFC 8259 does not,
- * and passing them on would hand every receiver invalid JSON. Returns 1
- * if every bare word outside strings is true, false or null.
- */
 static int
-bare_words_ok(const char *t, size_t len)
+is_ws(char ch)
 {
-	size_t i = 0, w;
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
 
-	while (i < len) {
-		if (t[i] == '"') {
-			for (i++; i < len && t[i] != '"'; i++)
-				if (t[i] == '\\')
-					i++;
-			i++;
-			continue;
-		}
-		if ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z')) {
-			for (w = i; i < len && ((t[i] >= 'a' && t[i] <= 'z') ||
-			     (t[i] >= 'A' && t[i] <= 'Z')); i++)
-				;
-			if (!((i - w == 4 && (!memcmp(t + w, "true", 4) ||
-					      !memcmp(t + w, "null", 4))) ||
-			      (i - w == 5 && !memcmp(t + w, "false", 5))) &&
-			    !(i - w == 1 && (t[w] == 'e' || t[w] == 'E') && w &&
-			      t[w - 1] >= '0' && t[w - 1] <= '9'))
-				return 0;
-			continue;
-		}
+/*
+ * RFC 8259 syntax, checked before json-c builds the tree: json-c, even in
+ * strict mode, takes NaN, Infinity, "1.", "-01", raw control characters in
+ * strings and text after a NUL, and broadcast content is passed on byte
+ * for byte, so whatever passes here reaches every member's JSON.parse.
+ * Recursive descent, bounded by CODEC_MAX_DEPTH. Each returns the index
+ * past what it read, or 0 on a syntax error (no value ends at index 0).
+ */
+struct jscan {
+	const char *t;
+	size_t len;
+};
+
+static size_t scan_value(const struct jscan *s, size_t i, int depth);
+
+static size_t
+scan_ws(const struct jscan *s, size_t i)
+{
+	while (i < s->len && (s->t[i] == ' ' || s->t[i] == '\t' ||
+			      s->t[i] == '\n' || s->t[i] == '\r'))
 		i++;
+	return i;
+}
+
+static int
+is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int
+is_hex(char ch)
+{
+	return is_digit(ch) || (ch >= 'a' && ch <= 'f') ||
+	       (ch >= 'A' && ch <= 'F');
+}
+
+static size_t
+scan_string(const struct jscan *s, size_t i)
+{
+	for (i++; i < s->len; i++) {
+		unsigned char ch = (unsigned char)s->t[i];
+
+		if (ch == '"')
+			return i + 1;
+		if (ch < 0x20)
+			return 0;
+		if (ch != '\\')
+			continue;
+		if (++i >= s->len)
+			return 0;
+		if (s->t[i] == 'u') {
+			if (i + 4 >= s->len || !is_hex(s->t[i + 1]) ||
+			    !is_hex(s->t[i + 2]) || !is_hex(s->t[i + 3]) ||
+			    !is_hex(s->t[i + 4]))
+				return 0;
+			i += 4;
+		} else if (!strchr("\"\\/bfnrt", s->t[i]) || !s->t[i]) {
+			return 0;
+		}
 	}
-	return 1;
+	return 0;
+}
+
+static size_t
+scan_digits(const struct jscan *s, size_t i)
+{
+	size_t from = i;
+
+	while (i < s->len && is_digit(s->t[i]))
+		i++;
+	return i > from ? i : 0;
+}
+
+static size_t
+scan_number(const struct jscan *s, size_t i)
+{
+	if (s->t[i] == '-')
+		i++;
+	if (i >= s->len)
+		return 0;
+	if (s->t[i] == '0')
+		i++;
+	else if (!(i = scan_digits(s, i)))
+		return 0;
+	if (i < s->len && s->t[i] == '.' && !(i = scan_digits(s, i + 1)))
+		return 0;
+	if (i < s->len && (s->t[i] == 'e' || s->t[i] == 'E')) {
+		i++;
+		if (i < s->len && (s->t[i] == '+' || s->t[i] == '-'))
+			i++;
+		if (!(i = scan_digits(s, i)))
+			return 0;
+	}
+	return i;
+}
+
+static size_t
+scan_literal(const struct jscan *s, size_t i, const char *word)
+{
+	size_t n = strlen(word);
+
+	return s->len - i >= n && !memcmp(s->t + i, word, n) ? i + n : 0;
+}
+
+/* An object or array body after its opening bracket. */
+static size_t
+scan_container(const struct jscan *s, size_t i, int depth, char close)
+{
+	i = scan_ws(s, i + 1);
+	if (i < s->len && s->t[i] == close)
+		return i + 1;
+	for (;;) {
+		if (close == '}') {
+			if (i >= s->len || s->t[i] != '"' ||
+			    !(i = scan_string(s, i)))
+				return 0;
+			i = scan_ws(s, i);
+			if (i >= s->len || s->t[i] != ':')
+				return 0;
+			i = scan_ws(s, i + 1);
+		}
+		if (!(i = scan_value(s, i, depth + 1)))
+			return 0;
+		i = scan_ws(s, i);
+		if (i >= s->len)
+			return 0;
+		if (s->t[i] == close)
+			return i + 1;
+		if (s->t[i] != ',')
+			return 0;
+		i = scan_ws(s, i + 1);
+	}
+}
+
+static size_t
+scan_value(const struct jscan *s, size_t i, int depth)
+{
+	if (i >= s->len || depth > CODEC_MAX_DEPTH)
+		return 0;
+	switch (s->t[i]) {
+	case '{':
+		return scan_container(s, i, depth, '}');
+	case '[':
+		return scan_container(s, i, depth, ']');
+	case '"':
+		return scan_string(s, i);
+	case 't':
+		return scan_literal(s, i, "true");
+	case 'f':
+		return scan_literal(s, i, "false");
+	case 'n':
+		return scan_literal(s, i, "null");
+	default:
+		return scan_number(s, i);
+	}
+}
+
+int
+codec_json_valid(const char *text, size_t len)
+{
+	struct jscan s = { text, len };
+	size_t i = scan_value(&s, scan_ws(&s, 0), 1);
+
+	return i && scan_ws(&s, i) == len;
 }
 
 /* Parses exactly one JSON value spanning all of @text (whitespace aside). */
@@ -178,14 +317,14 @@ parse_whole(struct codec *c, const char *text, size_t len)
 	struct json_object *root;
 	size_t used;
 
-	if (len > INT32_MAX || !bare_words_ok(text, len))
+	if (len > INT32_MAX || !codec_json_valid(text, len))
 		return NULL;
 	json_tokener_reset(c->tok);
 	root = json_tokener_parse_ex(c->tok, text, (int)len);
 	if (!root || json_tokener_get_error(c->tok) != json_tokener_success)
 		goto bail_root;
 	for (used = json_tokener_get_parse_end(c->tok); used < len; used++)
-		if (!strchr(" \t\r\n", text[used]))
+		if (!is_ws(text[used]))
 			goto bail_root;
 	return root;
 
@@ -222,6 +361,7 @@ static const struct {
 	{ "broadcast", CODEC_OP_BROADCAST },
 	{ "ping", CODEC_OP_PING },
 	{ "direct", CODEC_OP_DIRECT },
+	{ "history", CODEC_OP_HISTORY },
 };
 
 static enum rm_proto_err
@@ -242,6 +382,50 @@ decode_type(struct codec_cmd *cmd)
 	return RM_PE_UNKNOWN_TYPE;
 }
 
+/*
+ * Looks up a non-negative integer field. Returns 1 and sets @v if present
+ * as one, 0 if absent, -1 if present as anything else.
+ */
+static int
+get_uint(struct json_object *o, const char *key, uint64_t *v)
+{
+	struct json_object *j;
+
+	if (!json_object_object_get_ex(o, key, &j))
+		return 0;
+	if (!json_object_is_type(j, json_type_int))
+		return -1;
+	errno = 0;
+	*v = json_object_get_uint64(j);
+	if (errno || json_object_get_int64(j) < 0)
+		return -1;
+	return 1;
+}
+
+/* join's recovery fields and history's limit. */
+static enum rm_proto_err
+decode_optional(struct codec_cmd *cmd)
+{
+	struct json_object *o = cmd->root;
+	size_t len;
+	int r;
+
+	if (cmd->op == CODEC_OP_JOIN) {
+		r = get_uint(o, "since", &cmd->since);
+		if (r < 0)
+			return RM_PE_MISSING_FIELD;
+		cmd->has_since = r;
+		if (get_string(o, "epoch", &cmd->epoch, &len) < 0)
+			return RM_PE_MISSING_FIELD;
+	}
+	if (cmd->op == CODEC_OP_HISTORY) {
+		r = get_uint(o, "limit", &cmd->limit);
+		if (r < 0 || (r == 1 && !cmd->limit))
+			return RM_PE_MISSING_FIELD;
+	}
+	return RM_PE_NONE;
+}
+
 /* Field presence and JSON types: everything missing_field covers. */
 static enum rm_proto_err
 decode_fields(struct codec_cmd *cmd)
@@ -250,7 +434,7 @@ decode_fields(struct codec_cmd *cmd)
 	int has_room = 0, has_user = 0, has_to = 0;
 
 	if (cmd->op == CODEC_OP_JOIN || cmd->op == CODEC_OP_LEAVE ||
-	    cmd->op == CODEC_OP_BROADCAST) {
+	    cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_HISTORY) {
 		has_room = get_string(o, "room_id", &cmd->room_id,
 				      &cmd->room_len);
 		if (has_room != 1)
@@ -270,9 +454,7 @@ decode_fields(struct codec_cmd *cmd)
 	if ((cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT) &&
 	    !json_object_object_get_ex(o, "content", NULL))
 		return RM_PE_MISSING_FIELD;
-	if (cmd->op == CODEC_OP_PING)
-		json_object_object_get_ex(o, "id", &cmd->id);
-	return RM_PE_NONE;
+	return decode_optional(cmd);
 }
 
 /* The value rules: bad_room, then bad_user. */
@@ -307,6 +489,9 @@ codec_decode(struct codec *c, const char *text, size_t len,
 	    !codec_member_text(text, len, "content", &cmd->content,
 			       &cmd->content_len))
 		e = RM_PE_MISSING_FIELD;	/* an escaped key: "cont\u0065nt" */
+	/* the id is echoed as written, like content */
+	if (!e && cmd->op == CODEC_OP_PING)
+		codec_member_text(text, len, "id", &cmd->id, &cmd->id_len);
 	return e;
 }
 
@@ -321,12 +506,6 @@ skip_string(const char *t, size_t i, size_t len)
 			return i + 1;
 	}
 	return len;
-}
-
-static int
-is_ws(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
 static size_t
@@ -450,10 +629,55 @@ struct msg *
 codec_encode_joined(const char *room_id, const char *user_id,
 		    uint64_t members, uint64_t seq, const char *epoch)
 {
+	return codec_encode_joined_ex(room_id, user_id, members, seq, epoch,
+				      -1);
+}
+
+struct msg *
+codec_encode_joined_ex(const char *room_id, const char *user_id,
+		       uint64_t members, uint64_t seq, const char *epoch,
+		       int recovered)
+{
 	return msg_printf("{\"type\":\"joined\",\"room_id\":\"%s\","
 			  "\"user_id\":\"%s\",\"members\":%" PRIu64
-			  ",\"seq\":%" PRIu64 ",\"epoch\":\"%s\"}",
-			  room_id, user_id, members, seq, epoch);
+			  ",\"seq\":%" PRIu64 ",\"epoch\":\"%s\"%s}",
+			  room_id, user_id, members, seq, epoch,
+			  recovered < 0 ? "" : recovered ?
+			  ",\"recovered\":true" : ",\"recovered\":false");
+}
+
+struct msg *
+codec_encode_history(const char *room_id, struct msg *const *msgs,
+		     unsigned int n)
+{
+	char head[200];
+	size_t len, i;
+	struct msg *m;
+	char *p;
+	int hl;
+
+	hl = snprintf(head, sizeof(head), "{\"type\":\"history\","
+		      "\"room_id\":\"%s\",\"messages\":[", room_id);
+	if (hl < 0 || (size_t)hl >= sizeof(head))
+		return NULL;
+	len = (size_t)hl + 2;	/* "]}" */
+	for (i = 0; i < n; i++)
+		len += msgs[i]->payload_len + (i > 0);
+	m = msg_alloc(len);
+	if (!m)
+		return NULL;
+	p = msg_payload(m);
+	memcpy(p, head, (size_t)hl);
+	p += hl;
+	for (i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		memcpy(p, msg_text(msgs[i]), msgs[i]->payload_len);
+		p += msgs[i]->payload_len;
+	}
+	memcpy(p, "]}", 2);
+	msg_seal(m);
+	return m;
 }
 
 struct msg *
@@ -527,16 +751,13 @@ codec_encode_direct(const char *from, const char *content, size_t content_len)
 }
 
 struct msg *
-codec_encode_pong(struct json_object *id)
+codec_encode_pong(const char *id, size_t id_len)
 {
-	struct json_object *o = json_object_new_object();
+	static const char head[] = "{\"type\":\"pong\",\"id\":";
 
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "type", json_object_new_string("pong"));
-	if (id)
-		json_object_object_add(o, "id", json_object_get(id));
-	return msg_from_json(o);
+	if (!id)
+		return msg_from_text("{\"type\":\"pong\"}", 15);
+	return encode_with_content(head, sizeof(head) - 1, id, id_len);
 }
 
 struct msg *

@@ -43,6 +43,7 @@ enum codec_op {
 	CODEC_OP_BROADCAST,
 	CODEC_OP_PING,
 	CODEC_OP_DIRECT,
+	CODEC_OP_HISTORY,
 };
 
 #define CODEC_ROOM_MAX 128
@@ -68,7 +69,12 @@ struct codec_cmd {
 	size_t to_len;
 	const char *content;		/* broadcast, direct: the value's text */
 	size_t content_len;		/* as the client wrote it */
-	struct json_object *id;		/* ping; NULL when absent */
+	const char *id;			/* ping: the id's text; NULL if absent */
+	size_t id_len;
+	int has_since;			/* join: "since" given */
+	uint64_t since;
+	const char *epoch;		/* join; NULL when absent */
+	uint64_t limit;			/* history; 0 when absent */
 };
 
 struct codec;
@@ -95,6 +101,12 @@ void codec_cmd_release(struct codec_cmd *cmd);
  */
 int codec_member_text(const char *text, size_t len, const char *key,
 		      const char **val, size_t *val_len);
+
+/*
+ * Returns 1 if @len bytes of @text are one JSON value by RFC 8259 (any
+ * surrounding whitespace aside), nested at most CODEC_MAX_DEPTH deep.
+ */
+int codec_json_valid(const char *text, size_t len);
 
 /* Returns 1 if @len bytes of @s are valid UTF-8 (RFC 3629). */
 int codec_utf8_valid(const unsigned char *s, size_t len);
@@ -125,8 +137,22 @@ struct msg *codec_encode_presence(const char *event, const char *room_id,
 				  const char *user_id);
 struct msg *codec_encode_direct(const char *from, const char *content,
 				size_t content_len);
-struct msg *codec_encode_pong(struct json_object *id);
+/* @id is the ping's id as written (codec_cmd.id), or NULL. */
+struct msg *codec_encode_pong(const char *id, size_t id_len);
 struct msg *codec_encode_dropped(uint64_t count);
+/*
+ * The joined answer; @recovered is -1 when the join asked for no
+ * recovery (no "recovered" field), else 0 or 1.
+ */
+struct msg *codec_encode_joined_ex(const char *room_id, const char *user_id,
+				   uint64_t members, uint64_t seq,
+				   const char *epoch, int recovered);
+/*
+ * {"type":"history","room_id":R,"messages":[...]} from @n sealed broadcast
+ * msgs (their JSON texts become the array's elements).
+ */
+struct msg *codec_encode_history(const char *room_id, struct msg *const *msgs,
+				 unsigned int n);
 /* @ref may be NULL; @message is human-readable text. */
 struct msg *codec_encode_error(enum rm_proto_err e, const char *message,
 			       const char *ref);

@@ -3,6 +3,7 @@
  * (see hub.h).
  */
 #include "hub.h"
+#include "history.h"
 #include "msg.h"
 #include "rm_err.h"
 #include "stats.h"
@@ -28,6 +29,17 @@ struct hub {
 	uint64_t instance;
 };
 
+/* A room's history goes with the room (rooms' free hook). */
+static void
+free_history(struct room *room)
+{
+	if (room->data) {
+		history_clear(room->data);
+		free(room->data);
+		room->data = NULL;
+	}
+}
+
 struct hub *
 hub_create(const struct hub_ops *ops, uint64_t instance)
 {
@@ -43,6 +55,7 @@ hub_create(const struct hub_ops *ops, uint64_t instance)
 	h->rooms = rooms_create();
 	if (!h->rooms)
 		goto bail_codec;
+	rooms_set_free_hook(h->rooms, free_history);
 	h->users = rooms_create();
 	if (!h->users)
 		goto bail_rooms;
@@ -167,13 +180,56 @@ shed_over_cap(struct hub *h, size_t cap)
  * its ring has room again (hub_written). Under `close` the member is shed
  * with 4001; it reconnects and resumes from its last seq.
  */
+/*
+ * Queues the pending `dropped` notice if it fits. Returns 1 if no notice
+ * is pending any more.
+ */
+static int
+queue_notice(struct hub *h, struct client *c)
+{
+	struct msg *notice;
+	int was_empty = !c->q.count;
+
+	if (!c->dropped_pending)
+		return 1;
+	if (!sendq_fits(&c->q, MSG_MAX_FRAME_HDR + 48))
+		return 0;
+	notice = codec_encode_dropped(c->dropped_pending);
+	if (!notice || sendq_push(&c->q, notice)) {
+		msg_unref(notice);
+		return 0;
+	}
+	rm_stats.queued_bytes += msg_frame_len(notice);
+	msg_unref(notice);
+	c->dropped_pending = 0;
+	if (was_empty)
+		h->ops->wake(c->owner);
+	return 1;
+}
+
+/* The drop policy's half of a full ring (see hub_send). */
+static void
+drop(struct client *c)
+{
+	c->dropped_pending++;
+	rm_stats.messages_dropped++;
+}
+
 void
 hub_send(struct hub *h, struct client *c, struct msg *m)
 {
-	int was_empty = !c->q.count;
+	int was_empty;
 
 	if (c->closing)
 		return;
+	/* a message never overtakes the notice of what was lost before it */
+	if (!queue_notice(h, c)) {
+		if (c->conf->drop_policy == RCONF_CLOSE)
+			goto bail_close;
+		drop(c);
+		return;
+	}
+	was_empty = !c->q.count;
 	if (!sendq_push(&c->q, m)) {
 		rm_stats.queued_bytes += msg_frame_len(m);
 		if (was_empty)
@@ -183,29 +239,13 @@ hub_send(struct hub *h, struct client *c, struct msg *m)
 			shed_over_cap(h, c->conf->max_queued_bytes);
 		return;
 	}
-	if (c->conf->drop_policy == RCONF_CLOSE) {
-		rm_stats.slow_consumer_closes++;
-		shed(h, c);
+	if (c->conf->drop_policy != RCONF_CLOSE) {
+		drop(c);
 		return;
 	}
-	c->dropped_pending++;
-	rm_stats.messages_dropped++;
-}
-
-/* Encodes and queues an error; @ref may be NULL. */
-static void
-send_error(struct hub *h, struct client *c, enum rm_proto_err e,
-	   const char *message, const char *ref)
-{
-	struct msg *m = codec_encode_error(e, message, ref);
-
-	if (!m) {
-		c->dropped_pending++;
-		rm_stats.messages_dropped++;
-		return;
-	}
-	hub_send(h, c, m);
-	msg_unref(m);
+bail_close:
+	rm_stats.slow_consumer_closes++;
+	shed(h, c);
 }
 
 /* Queues @m to @c (if not NULL) and drops the caller's reference. */
@@ -213,36 +253,31 @@ static void
 send_once(struct hub *h, struct client *c, struct msg *m)
 {
 	if (!m) {
-		c->dropped_pending++;
-		rm_stats.messages_dropped++;
+		drop(c);
 		return;
 	}
 	hub_send(h, c, m);
 	msg_unref(m);
 }
 
+/* Encodes and queues an error; @ref may be NULL. */
+static void
+send_error(struct hub *h, struct client *c, enum rm_proto_err e,
+	   const char *message, const char *ref)
+{
+	send_once(h, c, codec_encode_error(e, message, ref));
+}
+
+
 void
 hub_written(struct hub *h, struct client *c, unsigned int n, size_t bytes)
 {
-	struct msg *notice;
-
 	sendq_pop(&c->q, n);
 	rm_stats.queued_bytes -= bytes;
 	rm_stats.messages_sent += n;
 	rm_stats.bytes_sent += bytes;
-	if (!c->dropped_pending || c->closing ||
-	    !sendq_fits(&c->q, MSG_MAX_FRAME_HDR + 48))
-		return;
-	notice = codec_encode_dropped(c->dropped_pending);
-	if (!notice)
-		return;
-	if (!sendq_push(&c->q, notice)) {
-		rm_stats.queued_bytes += msg_frame_len(notice);
-		c->dropped_pending = 0;
-		if (c->q.count == 1)
-			h->ops->wake(c->owner);
-	}
-	msg_unref(notice);
+	if (!c->closing)
+		queue_notice(h, c);
 }
 
 void
@@ -334,6 +369,57 @@ epoch_of(const struct hub *h, const struct room *room, char *buf, size_t len)
 		 room->generation);
 }
 
+/*
+ * Makes the room a join names. Its history holds the creator's vhost's
+ * history-size messages: rooms are process-wide, options per vhost.
+ */
+static struct room *
+new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room = rooms_get_or_create(h->rooms, cmd->room_id,
+						cmd->room_len);
+
+	if (!room)
+		return NULL;
+	rm_stats.rooms_active++;
+	if (c->conf->history_size) {
+		room->data = malloc(sizeof(struct history));
+		if (room->data)
+			history_init(room->data, c->conf->history_size);
+	}
+	return room;
+}
+
+/*
+ * Answers a join with `joined`, and replays what the joiner missed when it
+ * asked (since + epoch) and all of it is still held: PROTOCOL.md promises
+ * a whole replay or none, never part of one.
+ */
+static void
+recover(struct hub *h, struct client *c, struct room *room,
+	const struct codec_cmd *cmd, const char *epoch)
+{
+	const struct history *hs = room->data;
+	uint64_t held = hs ? hs->count : 0, first, i;
+	int ok;
+
+	if (!cmd->has_since && !cmd->epoch) {
+		send_once(h, c, codec_encode_joined(room->id, c->user_id,
+				room->n_members, room->seq, epoch));
+		return;
+	}
+	/* the held msgs are seq room->seq - held + 1 ... room->seq */
+	ok = cmd->has_since && cmd->epoch && !strcmp(cmd->epoch, epoch) &&
+	     cmd->since <= room->seq && cmd->since + held >= room->seq;
+	send_once(h, c, codec_encode_joined_ex(room->id, c->user_id,
+			room->n_members, room->seq, epoch, ok));
+	if (!ok)
+		return;
+	first = held - (room->seq - cmd->since);
+	for (i = first; i < held; i++)
+		hub_send(h, c, history_get(hs, (unsigned int)i));
+}
+
 static void
 on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 {
@@ -360,11 +446,9 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			return;
 		}
 		if (!room) {
-			room = rooms_get_or_create(h->rooms, cmd->room_id,
-						   cmd->room_len);
+			room = new_room(h, c, cmd);
 			if (!room)
 				goto bail_oom;
-			rm_stats.rooms_active++;
 		}
 		mb = rooms_add_member(room, c, &c->rooms);
 		if (!mb) {
@@ -382,8 +466,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		index_user(h, c);	/* OOM: not reachable by direct */
 	}
 	epoch_of(h, room, epoch, sizeof(epoch));
-	send_once(h, c, codec_encode_joined(room->id, c->user_id,
-					    room->n_members, room->seq, epoch));
+	recover(h, c, room, cmd, epoch);
 	if (new_member)
 		send_presence(h, room, c, "join");
 	return;
@@ -438,6 +521,8 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
 		return;
 	}
+	if (room->data)
+		history_push(room->data, m);
 	hub_deliver(h, room, m);
 	msg_unref(m);
 }
@@ -485,8 +570,7 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	}
 	m = codec_encode_direct(c->user_id, cmd->content, cmd->content_len);
 	if (!m) {
-		c->dropped_pending++;
-		rm_stats.messages_dropped++;
+		drop(c);
 		return;
 	}
 	if (guest && guest != c)
@@ -495,6 +579,54 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		if (mb->client != c)
 			hub_send(h, mb->client, m);
 	msg_unref(m);
+}
+
+/*
+ * The last `limit` (default 100, at most history-size) held broadcasts,
+ * oldest first; as many of the newest as fit in send-ring-bytes, so one
+ * answer never outgrows the ring it must pass through.
+ */
+static void
+on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+	const struct history *hs;
+	struct msg *picked[256], **msgs = picked;
+	uint64_t want = cmd->limit ? cmd->limit : 100;
+	size_t bytes = 0;
+	unsigned int n = 0, i;
+
+	if (!room || !rooms_member_of(c->rooms, room)) {
+		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
+			   cmd->type);
+		return;
+	}
+	hs = room->data;
+	if (!hs)
+		want = 0;
+	else if (want > hs->count)
+		want = hs->count;
+	if (want > sizeof(picked) / sizeof(picked[0])) {
+		msgs = malloc(want * sizeof(*msgs));
+		if (!msgs) {
+			drop(c);
+			return;
+		}
+	}
+	/* newest first into the tail of msgs, stopping at the byte cap */
+	while (n < want) {
+		struct msg *m = history_get(hs, hs->count - 1 - n);
+
+		if (bytes + m->payload_len + 1 > c->conf->send_ring_bytes)
+			break;
+		bytes += m->payload_len + 1;
+		msgs[want - 1 - n++] = m;
+	}
+	for (i = 0; i < n; i++)
+		msgs[i] = msgs[want - n + i];
+	send_once(h, c, codec_encode_history(room->id, msgs, n));
+	if (msgs != picked)
+		free(msgs);
 }
 
 /*
@@ -571,10 +703,13 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		on_broadcast(h, c, &cmd);
 		break;
 	case CODEC_OP_PING:
-		send_once(h, c, codec_encode_pong(cmd.id));
+		send_once(h, c, codec_encode_pong(cmd.id, cmd.id_len));
 		break;
 	case CODEC_OP_DIRECT:
 		on_direct(h, c, &cmd);
+		break;
+	case CODEC_OP_HISTORY:
+		on_history(h, c, &cmd);
 		break;
 	}
 	codec_cmd_release(&cmd);

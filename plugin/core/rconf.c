@@ -56,13 +56,15 @@ rconf_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return RM_OK;
 }
 
+/* Replaces the origin list with @value's; on error the old list stays. */
 static int
 set_origins(struct rconf *c, const char *value, char *err, size_t errlen)
 {
+	char *list[RCONF_MAX_ORIGINS];
 	const char *p = value, *end;
+	unsigned int n = 0, i;
 	size_t len;
 
-	rconf_free(c);
 	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -74,18 +76,26 @@ set_origins(struct rconf *c, const char *value, char *err, size_t errlen)
 		len = (size_t)(end - p);
 		while (len && p[len - 1] == ' ')
 			len--;
-		if (c->n_origins == RCONF_MAX_ORIGINS) {
+		if (n == RCONF_MAX_ORIGINS) {
 			snprintf(err, errlen, "allowed-origins: more than %d "
 				 "origins", RCONF_MAX_ORIGINS);
-			return RM_E_INVAL;
+			goto bail_list;
 		}
-		c->origins[c->n_origins] = strndup(p, len);
-		if (!c->origins[c->n_origins])
-			return RM_E_NOMEM;
-		c->n_origins++;
+		list[n] = strndup(p, len);
+		if (!list[n])
+			goto bail_list;
+		n++;
 		p = end;
 	}
+	rconf_free(c);
+	memcpy(c->origins, list, n * sizeof(list[0]));
+	c->n_origins = n;
 	return RM_OK;
+
+bail_list:
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	return RM_E_INVAL;
 }
 
 /* One numeric option: its name, where it lives, its range. */
@@ -111,6 +121,7 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40),
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
+	UOPT("history-size", history_size, 0, 100000),
 };
 
 /*
@@ -120,7 +131,7 @@ static const struct uint_opt uint_opts[] = {
  * that does not start.
  */
 static const char *const unsupported_opts[] = {
-	"history-size", "history-db", "auth-secret", "auth-secret-file",
+	"history-db", "auth-secret", "auth-secret-file",
 	"auth-timeout-s",
 };
 

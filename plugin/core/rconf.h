@@ -34,6 +34,7 @@ struct rconf {
 	unsigned int max_rooms_per_connection;
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;
+	unsigned int history_size;	/* broadcasts held per room; 0 = off */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
 };

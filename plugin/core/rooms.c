@@ -11,6 +11,7 @@ struct rooms {
 	size_t n_buckets;	/* a power of two */
 	size_t count;
 	uint64_t generation;	/* rooms ever created */
+	void (*free_hook)(struct room *room);
 };
 
 #define ROOMS_FIRST_BUCKETS 64
@@ -42,11 +43,19 @@ rooms_create(void)
 	return t;
 }
 
+void
+rooms_set_free_hook(struct rooms *t, void (*fn)(struct room *room))
+{
+	t->free_hook = fn;
+}
+
 static void
-free_room(struct room *r)
+free_room(struct rooms *t, struct room *r)
 {
 	struct member *m, *next;
 
+	if (t->free_hook)
+		t->free_hook(r);
 	for (m = r->members; m; m = next) {
 		next = m->rnext;
 		free(m);
@@ -65,7 +74,7 @@ rooms_destroy(struct rooms *t)
 	for (i = 0; i < t->n_buckets; i++)
 		for (r = t->bucket[i]; r; r = next) {
 			next = r->hnext;
-			free_room(r);
+			free_room(t, r);
 		}
 	free(t->bucket);
 	free(t);
@@ -174,7 +183,7 @@ rooms_free_if_empty(struct rooms *t, struct room *r)
 		pp = &(*pp)->hnext;
 	*pp = r->hnext;
 	t->count--;
-	free(r);
+	free_room(t, r);
 	return 1;
 }
 

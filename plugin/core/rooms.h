@@ -26,6 +26,7 @@ struct room {
 	uint64_t seq;			/* last accepted broadcast's seq */
 	uint64_t generation;		/* which incarnation of this id */
 	uint32_t hash;
+	void *data;			/* the owner's, freed by its free hook */
 	size_t id_len;
 	char id[];			/* NUL-terminated */
 };
@@ -44,6 +45,9 @@ struct rooms *rooms_create(void);
 
 /* Frees the table, every room and every membership still in it. */
 void rooms_destroy(struct rooms *t);
+
+/* Has @fn called with each room just before the table frees it. */
+void rooms_set_free_hook(struct rooms *t, void (*fn)(struct room *room));
 
 /* The room called @id, or NULL. */
 struct room *rooms_find(struct rooms *t, const char *id, size_t len);

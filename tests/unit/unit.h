@@ -1,0 +1,35 @@
+/*
+ * unit.h: what roomcast's CUnit test files share.
+ *
+ * Each test_<module>.c exports one NULL-terminated CU_TestInfo array,
+ * registered by runner.c as a suite named after the module.
+ */
+#ifndef RM_UNIT_H
+#define RM_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+#include <stddef.h>
+#include <string.h>
+
+extern CU_TestInfo rconf_tests[];
+extern CU_TestInfo msg_tests[];
+extern CU_TestInfo sendq_tests[];
+extern CU_TestInfo rooms_tests[];
+extern CU_TestInfo codec_tests[];
+extern CU_TestInfo stats_tests[];
+extern CU_TestInfo ipcount_tests[];
+extern CU_TestInfo hub_tests[];
+
+/* The hub suite builds a fresh hub around every test. */
+void hub_test_setup(void);
+void hub_test_teardown(void);
+
+/* Returns 1 if the @len bytes at @got are exactly the C string @want. */
+static inline int
+unit_text_is(const char *got, size_t len, const char *want)
+{
+	return len == strlen(want) && !memcmp(got, want, len);
+}
+
+#endif

@@ -89,6 +89,18 @@ read_json(const char *path, char *err, size_t errlen)
 	return o;
 }
 
+/* Member @key of @o if it is a JSON string, else NULL. */
+static const char *
+get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 /* The "roomcast.v1" options object of a vhost, or NULL. */
 static struct json_object *
 roomcast_pvo(struct json_object *vhost)
@@ -111,17 +123,18 @@ roomcast_pvo(struct json_object *vhost)
 static int
 mounts_status(struct json_object *vhost)
 {
-	struct json_object *mounts, *origin;
+	struct json_object *mounts;
+	const char *o;
 	size_t i;
 
 	if (!json_object_object_get_ex(vhost, "mounts", &mounts) ||
 	    !json_object_is_type(mounts, json_type_array))
 		return 0;
-	for (i = 0; i < json_object_array_length(mounts); i++)
-		if (json_object_object_get_ex(json_object_array_get_idx(mounts, i),
-					      "origin", &origin) &&
-		    !strcmp(json_object_get_string(origin), STATUS_ORIGIN))
+	for (i = 0; i < json_object_array_length(mounts); i++) {
+		o = get_str(json_object_array_get_idx(mounts, i), "origin");
+		if (o && !strcmp(o, STATUS_ORIGIN))
 			return 1;
+	}
 	return 0;
 }
 
@@ -129,7 +142,7 @@ mounts_status(struct json_object *vhost)
 static void
 absolute_origins(struct json_object *vhost, const char *base)
 {
-	struct json_object *mounts, *mount, *origin;
+	struct json_object *mounts, *mount;
 	char path[PATH_MAX + 16];
 	const char *o;
 	size_t i;
@@ -139,10 +152,8 @@ absolute_origins(struct json_object *vhost, const char *base)
 		return;
 	for (i = 0; i < json_object_array_length(mounts); i++) {
 		mount = json_object_array_get_idx(mounts, i);
-		if (!json_object_object_get_ex(mount, "origin", &origin))
-			continue;
-		o = json_object_get_string(origin);
-		if (strncmp(o, "file://", 7) || o[7] == '/')
+		o = get_str(mount, "origin");
+		if (!o || strncmp(o, "file://", 7) || o[7] == '/')
 			continue;
 		snprintf(path, sizeof(path), "file://%s/%s", base, o + 7);
 		json_object_object_add(mount, "origin",
@@ -162,11 +173,9 @@ set_port(struct json_object *vhost, int port)
 static int
 port_of(struct json_object *vhost)
 {
-	struct json_object *p;
+	const char *p = get_str(vhost, "port");
 
-	if (!json_object_object_get_ex(vhost, "port", &p))
-		return -1;
-	return atoi(json_object_get_string(p));
+	return p ? atoi(p) : -1;
 }
 
 /* Applies the overrides to one file's vhosts. Returns 0 or -1. */

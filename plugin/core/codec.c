@@ -470,6 +470,32 @@ decode_rules(struct codec_cmd *cmd)
 	return RM_PE_NONE;
 }
 
+/*
+ * The text of member @key, as the client wrote it; when a top-level key
+ * is written with escapes ("cont\u0065nt") the raw text cannot be trusted
+ * to be the member json-c chose, so it is json-c's serialization instead.
+ * Leaves *@val NULL when absent.
+ */
+static void
+member_text(struct json_object *root, const char *text, size_t len,
+	    const char *key, const char **val, size_t *val_len)
+{
+	struct json_object *v;
+
+	*val = NULL;
+	if (codec_member_text(text, len, key, val, val_len) >= 0)
+		return;
+	*val = NULL;
+	if (!json_object_object_get_ex(root, key, &v))
+		return;
+	if (!v) {
+		*val = "null";
+		*val_len = 4;
+		return;
+	}
+	*val = json_object_to_json_string_length(v, CODEC_JSON_FLAGS, val_len);
+}
+
 enum rm_proto_err
 codec_decode(struct codec *c, const char *text, size_t len,
 	     struct codec_cmd *cmd)
@@ -485,13 +511,12 @@ codec_decode(struct codec *c, const char *text, size_t len,
 		e = decode_fields(cmd);
 	if (!e)
 		e = decode_rules(cmd);
-	if (!e && (cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT) &&
-	    !codec_member_text(text, len, "content", &cmd->content,
-			       &cmd->content_len))
-		e = RM_PE_MISSING_FIELD;	/* an escaped key: "cont\u0065nt" */
+	if (!e && (cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT))
+		member_text(cmd->root, text, len, "content", &cmd->content,
+			    &cmd->content_len);
 	/* the id is echoed as written, like content */
 	if (!e && cmd->op == CODEC_OP_PING)
-		codec_member_text(text, len, "id", &cmd->id, &cmd->id_len);
+		member_text(cmd->root, text, len, "id", &cmd->id, &cmd->id_len);
 	return e;
 }
 
@@ -551,7 +576,7 @@ codec_member_text(const char *t, size_t len, const char *key,
 		  const char **val, size_t *val_len)
 {
 	size_t klen = strlen(key), i = skip_ws(t, 0, len), k, kend, v;
-	int found = 0;
+	int found = 0, escaped = 0;
 
 	if (i >= len || t[i] != '{')
 		return 0;
@@ -564,7 +589,8 @@ codec_member_text(const char *t, size_t len, const char *key,
 			break;
 		v = skip_ws(t, i + 1, len);
 		i = skip_value(t, v, len);
-		/* keys are compared as written: an escaped key never matches */
+		if (memchr(t + k + 1, '\\', kend - k - 1))
+			escaped = 1;
 		if (kend - k - 2 == klen && !memcmp(t + k + 1, key, klen)) {
 			*val = t + v;
 			*val_len = i - v;
@@ -574,7 +600,7 @@ codec_member_text(const char *t, size_t len, const char *key,
 		if (i < len && t[i] == ',')
 			i = skip_ws(t, i + 1, len);
 	}
-	return found;
+	return escaped ? -1 : found;
 }
 
 void

@@ -97,7 +97,9 @@ void codec_cmd_release(struct codec_cmd *cmd);
 /*
  * Finds the text of member @key of the JSON object @text (which must be
  * valid JSON: codec_decode checks that first). With duplicate keys the
- * last wins, as in json-c. Returns 1 and sets @val/@val_len if found.
+ * last wins, as in json-c. Returns 1 and sets @val/@val_len if found, 0
+ * if not, -1 if a top-level key is written with escapes (then the text
+ * found, if any, may not be the member json-c takes).
  */
 int codec_member_text(const char *text, size_t len, const char *key,
 		      const char **val, size_t *val_len);

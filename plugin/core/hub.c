@@ -391,6 +391,26 @@ new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
 }
 
 /*
+ * Returns 1 if `joined` and the newest @n held msgs fit in @c's ring
+ * together: a replay the ring would cut is no replay (never a partial
+ * one), so the answer is then recovered:false.
+ */
+static int
+replay_fits(const struct client *c, const struct history *hs, uint64_t n)
+{
+	/* room for `joined` (at most ~300 bytes with the longest ids) */
+	size_t bytes = c->q.bytes + MSG_MAX_FRAME_HDR + 320;
+	uint64_t i;
+
+	if (c->q.count + 1 + n > c->q.max_count)
+		return 0;
+	for (i = 0; i < n; i++)
+		bytes += msg_frame_len(history_get(hs, (unsigned int)
+						   (hs->count - 1 - i)));
+	return bytes <= c->q.max_bytes;
+}
+
+/*
  * Answers a join with `joined`, and replays what the joiner missed when it
  * asked (since + epoch) and all of it is still held: PROTOCOL.md promises
  * a whole replay or none, never part of one.
@@ -410,7 +430,8 @@ recover(struct hub *h, struct client *c, struct room *room,
 	}
 	/* the held msgs are seq room->seq - held + 1 ... room->seq */
 	ok = cmd->has_since && cmd->epoch && !strcmp(cmd->epoch, epoch) &&
-	     cmd->since <= room->seq && cmd->since + held >= room->seq;
+	     cmd->since <= room->seq && cmd->since + held >= room->seq &&
+	     replay_fits(c, hs, room->seq - cmd->since);
 	send_once(h, c, codec_encode_joined_ex(room->id, c->user_id,
 			room->n_members, room->seq, epoch, ok));
 	if (!ok)

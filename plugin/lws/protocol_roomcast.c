@@ -108,6 +108,8 @@ ops_close(void *owner, int code)
 	if (pss->close_code)
 		return;
 	pss->close_code = code;
+	if (pss->client)
+		pss->client->closing = 1;	/* queue nothing more to it */
 	lws_callback_on_writable(pss->wsi);
 	lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_OK, RM_CLOSE_GRACE_S);
 }
@@ -394,7 +396,32 @@ ws_on_closed(struct pss__roomcast *pss)
 	pss->rx = NULL;
 }
 
-/* Closes this wsi now, from its own callback, with @code. */
+/* The close frame's reason text for each code the server closes with. */
+static const char *
+close_reason(int code)
+{
+	switch (code) {
+	case LWS_CLOSE_STATUS_GOINGAWAY:
+		return "server shutting down";
+	case LWS_CLOSE_STATUS_INVALID_PAYLOAD:
+		return "invalid UTF-8";
+	case LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE:
+		return "message too big";
+	case HUB_CLOSE_SLOW_CONSUMER:
+		return "slow consumer";
+	case 4002:
+		return "no pong";
+	default:
+		return "internal error";
+	}
+}
+
+/*
+ * Closes this wsi now, from its own WRITEABLE callback, with @code. Every
+ * close goes through WRITEABLE (ops_close): lws calls it only once its
+ * own unsent output has left, and a -1 returned while output is pending
+ * makes lws 4.1.6 drop the socket without the close frame.
+ */
 static int
 close_with(struct lws *wsi, int code, const char *reason)
 {
@@ -419,7 +446,10 @@ ws_on_timer(struct lws *wsi, struct pss__roomcast *pss)
 
 	if (pss->ping_sent_ms) {
 		if (now - pss->ping_sent_ms >= (int64_t)conf->pong_timeout_s * 1000)
-			return close_with(wsi, 4002, "no pong");
+		{
+			ops_close(pss, 4002);
+			return 0;
+		}
 		lws_set_timer_usecs(wsi, (lws_usec_t)(pss->ping_sent_ms +
 			(int64_t)conf->pong_timeout_s * 1000 - now) * 1000 + 1000);
 		return 0;
@@ -482,8 +512,7 @@ rx_complete(struct lws *wsi, struct pss__roomcast *pss, const char *text,
 		pss->rx_cap = 0;
 	}
 	if (code == HUB_CLOSE_INVALID_UTF8)
-		return close_with(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
-				  "invalid UTF-8");
+		ops_close(pss, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
 	return 0;
 }
 
@@ -509,8 +538,10 @@ ws_on_receive(struct lws *wsi, struct pss__roomcast *pss, const void *in,
 	}
 	rm_stats.bytes_received += len;
 	if (pss->rx_len + len > conf->max_message_size)
-		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				  "message too big");
+	{
+		ops_close(pss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+		return 0;
+	}
 	if (pss->rx_binary) {
 		pss->rx_len += len;
 		return final ? rx_complete(wsi, pss, NULL, 0) : 0;
@@ -520,8 +551,10 @@ ws_on_receive(struct lws *wsi, struct pss__roomcast *pss, const void *in,
 		return rx_complete(wsi, pss, in, len);
 	}
 	if (rx_append(pss, in, len))
-		return close_with(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-				  "out of memory");
+	{
+		ops_close(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return 0;
+	}
 	return final ? rx_complete(wsi, pss, (const char *)pss->rx,
 				   pss->rx_len) : 0;
 }
@@ -592,8 +625,7 @@ ws_on_writeable(struct lws *wsi, struct pss__roomcast *pss)
 		return 0;
 	if (pss->close_code)
 		return close_with(wsi, pss->close_code,
-				  pss->close_code == HUB_CLOSE_SLOW_CONSUMER ?
-				  "slow consumer" : "server shutting down");
+				  close_reason(pss->close_code));
 	if (pss->ping_due) {
 		/* control frames go ahead of everything queued */
 		pss->ping_due = 0;
@@ -659,6 +691,10 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 }
 
 /*
+ * tx_packet_size: the most lws_issue_raw() hands to one send(); left 0 it
+ * falls back to rx_buffer_size, and a batch would leave in 256-byte
+ * pieces, one send() each.
+ *
  * rx_buffer_size: lws keeps a buffer this big per connection for its
  * whole life, the largest part of an idle connection's memory we control
  * (1024 bytes cost 2.5 KB RSS per idle connection, 256 bytes 1.65 KB);
@@ -670,9 +706,9 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 const struct lws_protocols roomcast_protocols[] = {
 	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
 	{ ROOMCAST_CONFIG_NAME, callback_roomcast,
-	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, 0 },
+	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
 	{ ROOMCAST_SUBPROTOCOL, callback_roomcast,
-	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, 0 },
+	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
 	{ ROOMCAST_STATUS_PROTOCOL_NAME, callback_roomcast_status,
 	  ROOMCAST_STATUS_PSS_SIZE, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }	/* terminator */

@@ -1,0 +1,136 @@
+"""roomcast-server and SIGTERM / SIGINT: every client gets close 1001,
+/health is not 200 while draining, the process exits 0 within 5 s."""
+
+import http.client
+import json
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from wsclient import ConnectionClosed, WsClient, http_get, unique_room
+
+def raw_health(port):
+    """GET /health on a raw socket: (status or error name, body or
+    "truncated" when the body is shorter than its Content-Length)."""
+    from wsclient import read_http_body, read_http_head
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+    except OSError as e:
+        return type(e).__name__, ""
+    try:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        st, headers, rest = read_http_head(s, time.monotonic() + 1)
+        body = read_http_body(s, headers, rest, time.monotonic() + 1)
+        want = int(headers.get("content-length", len(body)))
+        return st, body.decode("latin-1") if len(body) >= want else "truncated"
+    except (OSError, ConnectionClosed, AssertionError) as e:
+        return type(e).__name__, ""
+    finally:
+        s.close()
+
+
+# roomcast-server's own signal handling (HELPERS-BRIEF.md); lwsws's is
+# lwsws's (see test_lwsws.py)
+pytestmark = pytest.mark.server_only
+
+
+@pytest.mark.timeout_s(30)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_closes_clients_1001_and_exits_0(start_server, sig):
+    srv = start_server()
+    room = unique_room()
+    clients = [WsClient.connect(srv.port) for _ in range(5)]
+    for c in clients:
+        c.join(room)
+    idle = WsClient.connect(srv.port)  # in no room
+    idle.ping_check()
+    clients.append(idle)
+
+    health = []
+    stop = threading.Event()
+
+    def poll_health():
+        while not stop.is_set():
+            health.append((time.monotonic(),) + raw_health(srv.status_port))
+            time.sleep(0.01)
+
+    t0 = time.monotonic()
+    srv.send_signal(sig)
+    poller = threading.Thread(target=poll_health, daemon=True)
+    poller.start()
+    results = []
+    try:
+        for c in clients:
+            try:
+                results.append(c.wait_close(5))
+            except TimeoutError:
+                results.append(("timeout", None))
+        first_close = time.monotonic()
+        rc = srv.wait(max(0.1, 5 - (time.monotonic() - t0)))
+        elapsed = time.monotonic() - t0
+    finally:
+        stop.set()
+        poller.join(3)
+        for c in clients:
+            c.sock.close()
+
+    assert results == [(1001, "close-frame")] * len(clients), \
+        "every client must get a close frame with 1001: %r" % results
+    assert rc is not None, "server still running 5 s after %s" % sig.name
+    assert rc == 0, "exit status %s after %s" % (rc, sig.name)
+    assert elapsed <= 5.0, elapsed
+    # while draining, /health is 503 or the port no longer answers; never a 200
+    after = [(t, st) for t, st, _ in health if t >= first_close]
+    assert all(st != 200 for _, st in after), "/health said 200 after clients got 1001: %r" % after
+    print("health during drain:", sorted({"%s %r" % (st, body[:40]) for _, st, body in health}))
+    truncated = [(st, body) for _, st, body in health if body == "truncated"]
+    assert not truncated, "/health answers cut short (Content-Length not met): %r" % truncated[:3]
+
+
+@pytest.mark.timeout_s(20)
+def test_health_503_while_draining(start_server):
+    """A client that does not answer the close keeps the server draining;
+    /health must say 503 meanwhile."""
+    srv = start_server()
+    c = WsClient.connect(srv.port)
+    c.ping_check()
+    c.auto_pong = False
+    srv.send_signal(signal.SIGTERM)
+    # read the close frame but do not answer it: the server keeps draining
+    c._sent_close = True  # suppress the client's close reply
+    try:
+        c.recv(5)
+        raise AssertionError("expected a close frame")
+    except ConnectionClosed as e:
+        assert e.code == 1001
+    seen = []
+    t_end = time.monotonic() + 1.0
+    while time.monotonic() < t_end and srv.alive():
+        try:
+            st, _, body = http_get(srv.status_port, "/health", timeout=0.5)
+            seen.append(st)
+            if st == 503:
+                assert json.loads(body).get("status"), body
+                break
+        except (OSError, http.client.HTTPException) as e:
+            seen.append(type(e).__name__)
+            break
+        time.sleep(0.02)
+    rc = srv.wait(5)
+    c.sock.close()
+    assert rc == 0, "exit status %r" % rc
+    assert 200 not in seen, "/health said 200 while draining: %r" % seen
+    print("health while draining:", seen)
+
+
+@pytest.mark.timeout_s(15)
+def test_sigterm_with_no_clients(start_server):
+    srv = start_server()
+    t0 = time.monotonic()
+    srv.send_signal(signal.SIGTERM)
+    rc = srv.wait(5)
+    assert rc == 0, rc
+    assert time.monotonic() - t0 < 2.0, "idle server should stop at once"

@@ -559,6 +559,25 @@ ws_on_receive(struct lws *wsi, struct pss__roomcast *pss, const void *in,
 				   pss->rx_len) : 0;
 }
 
+/*
+ * lws answers a client's close by echoing its payload. A close reason
+ * that is not UTF-8 must fail the connection with 1007 (RFC 6455 8.1)
+ * instead: the payload is rewritten in place, in the buffer lws echoes.
+ */
+static void
+ws_on_peer_close(void *in, size_t len)
+{
+	static const char why[] = "invalid UTF-8 in close reason";
+	unsigned char *p = in;
+
+	if (len <= 2 || codec_utf8_valid(p + 2, len - 2))
+		return;
+	p[0] = LWS_CLOSE_STATUS_INVALID_PAYLOAD >> 8;
+	p[1] = LWS_CLOSE_STATUS_INVALID_PAYLOAD & 0xff;
+	memset(p + 2, ' ', len - 2);
+	memcpy(p + 2, why, len - 2 < sizeof(why) - 1 ? len - 2 : sizeof(why) - 1);
+}
+
 /*---- sending ----*/
 
 /*
@@ -678,6 +697,9 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws_on_receive(wsi, pss, in, len);
 	case LWS_CALLBACK_RECEIVE_PONG:
 		heard_from_peer(pss);
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		ws_on_peer_close(in, len);
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_on_writeable(wsi, pss);

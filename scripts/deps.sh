@@ -15,6 +15,10 @@ need=(
 	dpkg-dev libuv1-dev zlib1g-dev
 	# browser test: Debian's chromium driven by npm's playwright-core
 	chromium
+	# fuzzing: clang's libFuzzer and sanitizer runtimes
+	clang libclang-rt-14-dev
+	# install/lwsws tests, bench smoke run
+	binutils make util-linux procps
 )
 # Node.js 18+ and npm: Debian's, unless a node is already installed.
 command -v node >/dev/null 2>&1 || need+=(nodejs)

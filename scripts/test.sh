@@ -26,7 +26,14 @@ cmake --build build -j"$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRM_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
+# libFuzzer targets (clang): the corpus replayed, then each fuzzed briefly.
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DROOMCAST_FUZZ=ON \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz
+
 status=0
-(cd build && ctest --output-on-failure --timeout 600) || status=1
-(cd build-asan && ctest --output-on-failure --timeout 600 -L sanitized) || status=1
+(cd build && ctest --output-on-failure --timeout 900) || status=1
+(cd build-asan && ctest --output-on-failure --timeout 900 -L sanitized) || status=1
+(cd build-fuzz && ctest --output-on-failure -R fuzz_regression) || status=1
+bash tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-60}" || status=1
 exit $status

@@ -81,8 +81,10 @@ def read_lwsws_json(path):
 
 # The pvo key of the roomcast protocol in ws-protocols. PROTOCOL.md says
 # "roomcast.v1"; the repo's conf.d uses "roomcast" because lws 4.1.6's
-# config reader cannot take a key with a dot in it (docs/CONFIG.md).
-PVO_KEYS = ("roomcast.v1", "roomcast")
+# config reader cannot take a key with a dot in it (docs/CONFIG.md); it
+# also lists "roomcast.v1": {} so lwsws enables the subprotocol. Options go
+# to the first key found, "roomcast" before "roomcast.v1".
+PVO_KEYS = ("roomcast", "roomcast.v1")
 
 
 def _pvo_key(entry):

@@ -1,4 +1,4 @@
-"""roomcast-server's command line (HELPERS-BRIEF.md, Build and run):
+"""roomcast-server's command line (README.md, roomcast-server):
 bad options are refused with one stderr line naming them; --help and
 --version exit 0."""
 

@@ -32,7 +32,7 @@ def raw_health(port):
         s.close()
 
 
-# roomcast-server's own signal handling (HELPERS-BRIEF.md); lwsws's is
+# roomcast-server's own signal handling (README.md); lwsws's is
 # lwsws's (see test_lwsws.py)
 pytestmark = pytest.mark.server_only
 

@@ -261,7 +261,7 @@ def test_messages_per_second_and_uptime(start_server):
 
 
 def test_page_served_at_root(server):
-    """HELPERS-BRIEF: the main vhost serves www/ at / (plain HTTP GET)."""
+    """README: the main vhost serves www/ at / (plain HTTP GET)."""
     status, headers, body = http_get(server.port, "/")
     assert status == 200, status
     assert headers.get("content-type", "").startswith("text/html"), headers

@@ -26,6 +26,16 @@
 
 static volatile sig_atomic_t signalled;
 static struct lws_context *context;
+/*
+ * lws copies a policy's two validity times into the context's default
+ * only when secs_since_valid_ping is set, and arms no validity timer when
+ * secs_since_valid_hangup is 0: so this turns lws's idle timers off for
+ * every vhost (the config reader clears each vhost's own policy).
+ */
+static const lws_retry_bo_t no_idle_policy = {
+	.secs_since_valid_ping = 1,
+	.secs_since_valid_hangup = 0,
+};
 
 static void
 on_signal(int sig)
@@ -195,6 +205,13 @@ start(const char *dir)
 		return -1;
 	}
 	info.protocols = roomcast_protocols;
+	/*
+	 * No lws idle ("validity") timers: the plugin runs the heartbeat.
+	 * lws would keep one per connection in a sorted list, re-inserted on
+	 * every pong: O(connections) each, which halved the accept rate near
+	 * 19,000 connections. lwsws keeps its own (docs/CONFIG.md).
+	 */
+	info.retry_and_idle_policy = &no_idle_policy;
 	context = lws_create_context(&info);
 	if (!context) {
 		fprintf(stderr, "roomcast-server: cannot create the lws "

@@ -107,6 +107,21 @@ unindex_user(struct hub *h, struct client *c)
 }
 
 struct client *
+hub_clients(struct hub *h)
+{
+	return h->clients;
+}
+
+const char *
+hub_user_id(const struct client *c, char buf[HUB_USER_ID_MAX])
+{
+	if (c->user_id)
+		return c->user_id;
+	snprintf(buf, HUB_USER_ID_MAX, "guest-%" PRIu64, c->conn_id);
+	return buf;
+}
+
+struct client *
 hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	       int64_t now_ms)
 {
@@ -115,7 +130,6 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	if (!c)
 		return NULL;
 	c->conn_id = ++h->next_conn_id;
-	snprintf(c->user_id, sizeof(c->user_id), "guest-%" PRIu64, c->conn_id);
 	c->conf = conf;
 	c->owner = owner;
 	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
@@ -302,8 +316,12 @@ send_presence(struct hub *h, struct room *room, struct client *c,
 
 		if (o == c || !o->conf->presence_events)
 			continue;
-		if (!m)
-			m = codec_encode_presence(event, room->id, c->user_id);
+		if (!m) {
+			char guest[HUB_USER_ID_MAX];
+
+			m = codec_encode_presence(event, room->id,
+						  hub_user_id(c, guest));
+		}
 		if (!m)
 			return;
 		hub_send(h, o, m);
@@ -338,8 +356,9 @@ hub_client_free(struct hub *h, struct client *c)
 	c->closing = 1;
 	while (c->rooms)
 		leave(h, c, c->rooms);
-	if (c->user_set)
+	if (c->user_id)
 		unindex_user(h, c);
+	free(c->user_id);
 	ring_clear(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -421,10 +440,12 @@ recover(struct hub *h, struct client *c, struct room *room,
 {
 	const struct history *hs = room->data;
 	uint64_t held = hs ? hs->count : 0, first, i;
+	char guest[HUB_USER_ID_MAX];
+	const char *user = hub_user_id(c, guest);
 	int ok;
 
 	if (!cmd->has_since && !cmd->epoch) {
-		send_once(h, c, codec_encode_joined(room->id, c->user_id,
+		send_once(h, c, codec_encode_joined(room->id, user,
 				room->n_members, room->seq, epoch));
 		return;
 	}
@@ -432,7 +453,7 @@ recover(struct hub *h, struct client *c, struct room *room,
 	ok = cmd->has_since && cmd->epoch && !strcmp(cmd->epoch, epoch) &&
 	     cmd->since <= room->seq && cmd->since + held >= room->seq &&
 	     replay_fits(c, hs, room->seq - cmd->since);
-	send_once(h, c, codec_encode_joined_ex(room->id, c->user_id,
+	send_once(h, c, codec_encode_joined_ex(room->id, user,
 			room->n_members, room->seq, epoch, ok));
 	if (!ok)
 		return;
@@ -449,7 +470,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	char epoch[32];
 	int new_member = 0;
 
-	if (cmd->user_id && c->user_set &&
+	if (cmd->user_id && c->user_id &&
 	    (strlen(c->user_id) != cmd->user_len ||
 	     memcmp(c->user_id, cmd->user_id, cmd->user_len))) {
 		send_error(h, c, RM_PE_USER_MISMATCH, "user_id differs from "
@@ -480,11 +501,11 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		c->n_rooms++;
 		new_member = 1;
 	}
-	if (cmd->user_id && !c->user_set) {
-		memcpy(c->user_id, cmd->user_id, cmd->user_len);
-		c->user_id[cmd->user_len] = '\0';
-		c->user_set = 1;
-		index_user(h, c);	/* OOM: not reachable by direct */
+	if (cmd->user_id && !c->user_id) {
+		c->user_id = strndup(cmd->user_id, cmd->user_len);
+		/* out of memory: it stays a guest */
+		if (c->user_id)
+			index_user(h, c); /* OOM: not reachable by direct */
 	}
 	epoch_of(h, room, epoch, sizeof(epoch));
 	recover(h, c, room, cmd, epoch);
@@ -529,6 +550,7 @@ static void
 on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 {
 	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+	char guest[HUB_USER_ID_MAX];
 	struct msg *m;
 
 	if (!room || !rooms_member_of(c->rooms, room)) {
@@ -536,7 +558,7 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			   cmd->type);
 		return;
 	}
-	m = hub_accept_broadcast(h, room, c->user_id, cmd->content,
+	m = hub_accept_broadcast(h, room, hub_user_id(c, guest), cmd->content,
 				 cmd->content_len);
 	if (!m) {
 		send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
@@ -571,7 +593,7 @@ find_guest(struct hub *h, const char *id, size_t len)
 	}
 	/* linear, but only for direct messages to guests */
 	for (c = h->clients; c; c = c->next)
-		if (c->conn_id == conn_id && !c->user_set)
+		if (c->conn_id == conn_id && !c->user_id)
 			return c;
 	return NULL;
 }
@@ -581,6 +603,7 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 {
 	struct room *u = rooms_find(h->users, cmd->to, cmd->to_len);
 	struct client *guest = u ? NULL : find_guest(h, cmd->to, cmd->to_len);
+	char from[HUB_USER_ID_MAX];
 	struct member *mb;
 	struct msg *m;
 
@@ -589,7 +612,8 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			   "user is connected", cmd->type);
 		return;
 	}
-	m = codec_encode_direct(c->user_id, cmd->content, cmd->content_len);
+	m = codec_encode_direct(hub_user_id(c, from), cmd->content,
+				cmd->content_len);
 	if (!m) {
 		drop(c);
 		return;

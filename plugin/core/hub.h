@@ -43,8 +43,11 @@ struct hub_ops {
 
 struct client {
 	uint64_t conn_id;
-	char user_id[CODEC_USER_MAX + 1];	/* "guest-<conn_id>" until set */
-	int user_set;				/* a join gave a user_id */
+	/*
+	 * The user_id a join gave, NULL before: a guest is "guest-<conn_id>"
+	 * (hub_user_id), kept nowhere, so idle connections pay 8 bytes.
+	 */
+	char *user_id;
 	struct sendq q;
 	uint64_t dropped_pending;	/* dropped since the last notice */
 	int closing;			/* a close was asked for: send nothing */
@@ -59,6 +62,12 @@ struct client {
 };
 
 struct hub;
+
+/* Room enough for "guest-" and any conn_id, with its NUL. */
+#define HUB_USER_ID_MAX (CODEC_USER_MAX + 1 > 27 ? CODEC_USER_MAX + 1 : 27)
+
+/* @c's user_id: the one it joined with, or its guest id written in @buf. */
+const char *hub_user_id(const struct client *c, char buf[HUB_USER_ID_MAX]);
 
 /*
  * Creates the hub. @instance distinguishes this run of the server in
@@ -103,6 +112,9 @@ void hub_written(struct hub *h, struct client *c, unsigned int n,
 
 /* Asks every connection to close with @code (shutdown: 1001). */
 void hub_close_all(struct hub *h, int code);
+
+/* The newest client; c->next leads to the older ones. Do not free while walking. */
+struct client *hub_clients(struct hub *h);
 
 /*
  * Accepts a broadcast from @sender to @room: gives it the room's next seq

@@ -256,3 +256,67 @@ def test_slow_member_closed_with_policy_close(start_server):
         reader.join(2)
         for c in (pub, fast, slow):
             c.abort()
+
+
+@pytest.mark.timeout_s(60)
+@pytest.mark.parametrize("ring", [16, 256])
+def test_burst_in_one_write_reaches_every_member(start_server, ring):
+    """A publisher's burst arrives in one TCP write, which the server reads
+    a few hundred bytes at a time. It holds the members' writes until the
+    burst is read (so each member's frames leave batched), but never for
+    more than a quarter of the send ring: members whose sockets take
+    everything lose nothing, even with a small ring. (With a ring of 4 a
+    burst can overflow it whatever the server holds: one turn of its loop
+    reads several messages before any member is written.)"""
+    burst = 200
+    srv = start_server({"send-ring-size": ring})
+    room = unique_room("burst")
+    pub = WsClient.connect(srv.port)
+    members = [WsClient.connect(srv.port) for _ in range(3)]
+    for i, c in enumerate([pub] + members):
+        c.join(room, "u%d" % i)
+    try:
+        frames = b"".join(build_frame(OP_TEXT, dumps(
+            {"type": "broadcast", "room_id": room, "content": n})) for n in range(burst))
+        pub.send_raw(frames)
+        for c in [pub] + members:
+            got = []
+            while len(got) < burst:
+                m = c.recv_json(10)
+                assert m.get("type") == "broadcast", "got %r (%d of %d broadcasts so far)" % (
+                    m, len(got), burst)
+                got.append(m)
+            assert [m["content"] for m in got] == list(range(burst))
+            assert [m["seq"] for m in got] == list(range(1, burst + 1))
+        assert get_stats(srv.status_port)["messages_dropped"] == 0
+    finally:
+        for c in [pub] + members:
+            c.abort()
+
+
+@pytest.mark.timeout_s(30)
+def test_message_not_held_behind_an_unfinished_one(start_server):
+    """A whole message followed in the same write by the start of a large
+    one that never finishes: the members get the whole message at once;
+    holding writes while the sender has input waiting does not wait for
+    the rest."""
+    srv = start_server()
+    room = unique_room("held")
+    pub = WsClient.connect(srv.port)
+    member = WsClient.connect(srv.port)
+    pub.join(room, "pub")
+    member.join(room, "member")
+    try:
+        whole = build_frame(OP_TEXT, dumps({"type": "broadcast", "room_id": room, "content": "first"}))
+        big = build_frame(OP_TEXT, dumps({"type": "broadcast", "room_id": room, "content": "y" * 20000}))
+        t0 = time.monotonic()
+        pub.send_raw(whole + big[:8000])
+        m = member.recv_json(5)
+        assert m["type"] == "broadcast" and m["content"] == "first", m
+        assert time.monotonic() - t0 < 1.0
+        pub.send_raw(big[8000:])
+        m = member.recv_json(5)
+        assert m["type"] == "broadcast" and m["content"] == "y" * 20000
+    finally:
+        pub.abort()
+        member.abort()

@@ -149,14 +149,19 @@ release_wakes_timer(lws_sorted_usec_list_t *sul)
 	release_wakes();
 }
 
-/* Bytes the kernel holds for @wsi that lws has not read yet. */
+/*
+ * Bytes from @wsi that lws has not read yet: in the kernel, or already
+ * decrypted by OpenSSL (lws reads those in the same turn of its loop).
+ */
 static int
 input_waiting(struct lws *wsi)
 {
+	struct lws *nwsi = lws_get_network_wsi(wsi);
 	int n = 0;
 
-	return ioctl(lws_get_socket_fd(lws_get_network_wsi(wsi)), FIONREAD,
-		     &n) == 0 && n > 0;
+	if (lws_is_ssl(nwsi) && SSL_pending(lws_get_ssl(nwsi)) > 0)
+		return 1;
+	return ioctl(lws_get_socket_fd(nwsi), FIONREAD, &n) == 0 && n > 0;
 }
 
 /* After a RECEIVE piece of @len bytes from @wsi: hold or release. */

@@ -2,10 +2,15 @@
 
 Two kinds (ROOMCAST_SERVER_KIND):
   server  ROOMCAST_SERVER_BIN --port P --status-port S --option k=v ...
+          (TLS mode: also --config TMPDIR, a copy of the repo's conf and
+          conf.d/* whose roomcast vhost has host-ssl-cert/host-ssl-key)
   lwsws   LWSWS_BIN -c TMPDIR, where TMPDIR holds a copy of the repo's conf
           and conf.d/* patched for this run (ports, options, plugin-dir,
-          absolute file:// origins), loading libprotocol_roomcast.so from
-          LWSWS_PLUGIN_DIR.
+          absolute file:// origins, TLS mode: host-ssl-cert/key), loading
+          libprotocol_roomcast.so from LWSWS_PLUGIN_DIR.
+
+TLS mode (ROOMCAST_TLS=1, tlsmode.py): the WebSocket vhost serves wss://
+with the session's generated certificate; the status vhost stays plain.
 
 Every process gets its own process group and its stderr/stdout in files, so
 teardown can look for sanitizer reports.
@@ -21,12 +26,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import tlsmode
+
 REPO_ROOT = Path(os.environ.get("ROOMCAST_REPO_ROOT") or Path(__file__).resolve().parents[2])
 KIND = os.environ.get("ROOMCAST_SERVER_KIND", "server")
 SERVER_BIN = os.environ.get("ROOMCAST_SERVER_BIN")
 LWSWS_BIN = os.environ.get("LWSWS_BIN")
 LWSWS_PLUGIN_DIR = os.environ.get("LWSWS_PLUGIN_DIR")
 READY_TIMEOUT = 10.0
+BIND_ATTEMPTS = 3
+BIND_ERROR = "ERROR on binding"  # lws's log line when a listen port is taken
 STOP_TIMEOUT = 5.0
 
 SANITIZER_MARKERS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
@@ -45,11 +54,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def port_open(port, host="127.0.0.1"):
+def port_open(port, host="127.0.0.1", tls=False, errors=None):
+    """A connect (and, with tls, a verified TLS handshake) succeeds. The
+    last error goes to errors[0] when a list is given."""
     try:
-        with socket.create_connection((host, port), timeout=0.2):
+        with tlsmode.open_socket(port, host, timeout=0.5 if tls else 0.2, tls=tls):
             return True
-    except OSError:
+    except OSError as e:
+        if errors is not None:
+            errors[:] = [e]
         return False
 
 
@@ -99,13 +112,18 @@ def _is_roomcast_vhost(vh):
     return any(_pvo_key(p) for p in vh.get("ws-protocols", []) or [])
 
 
-def make_lwsws_config(dest, port, status_port, options, plugin_dir, repo_root=REPO_ROOT):
-    """Write dest/conf and dest/conf.d/* from the repo's files, patched."""
+def make_lwsws_config(dest, port, status_port, options, plugin_dir, repo_root=REPO_ROOT,
+                      tls=None):
+    """Write dest/conf and dest/conf.d/* from the repo's files, patched.
+    plugin_dir None leaves global.plugin-dir alone (roomcast-server has
+    the plugin built in); tls=(cert, key) gives the roomcast vhost
+    host-ssl-cert/host-ssl-key (the status vhost stays plain HTTP)."""
     dest = Path(dest)
     (dest / "conf.d").mkdir(parents=True, exist_ok=True)
     conf = read_lwsws_json(repo_root / "conf")
     glob = conf.setdefault("global", {})
-    glob["plugin-dir"] = str(plugin_dir)
+    if plugin_dir is not None:
+        glob["plugin-dir"] = str(plugin_dir)
     # a test run never changes user
     glob.pop("uid", None)
     glob.pop("gid", None)
@@ -131,6 +149,9 @@ def make_lwsws_config(dest, port, status_port, options, plugin_dir, repo_root=RE
                             pvo = p[key] = {}
                         for k, v in (options or {}).items():
                             pvo[k] = str(v)
+                if tls:
+                    vh["host-ssl-cert"] = str(tls[0])
+                    vh["host-ssl-key"] = str(tls[1])
             else:
                 seen_status = True
                 vh["port"] = str(status_port)
@@ -148,10 +169,14 @@ def make_lwsws_config(dest, port, status_port, options, plugin_dir, repo_root=RE
 
 class Server:
     """One server process. start() waits for readiness (TCP connect to both
-    ports, 10 s bound); stop() sends SIGTERM, then SIGKILL after 5 s."""
+    ports, TLS mode: a verified TLS handshake on the WebSocket port; 10 s
+    bound); stop() sends SIGTERM, then SIGKILL after 5 s."""
 
-    def __init__(self, options=None, status_port=True, extra_args=(), kind=None, workdir=None):
+    def __init__(self, options=None, status_port=True, extra_args=(), kind=None, workdir=None,
+                 tls=None):
         self.kind = kind or KIND
+        # wss:// on the WebSocket vhost (default: TLS mode of the session)
+        self.tls = tlsmode.ENABLED if tls is None else bool(tls)
         self.options = dict(options or {})
         self.port = free_port()
         self.status_port = free_port() if status_port else 0
@@ -169,6 +194,14 @@ class Server:
     def argv(self):
         if self.kind == "server":
             a = [SERVER_BIN, "--port", str(self.port), "--status-port", str(self.status_port)]
+            if self.tls:
+                # the repo's conf + conf.d with the certificate on the
+                # roomcast vhost; ports and options still come from the
+                # command line (server/conf.c applies them to its own copy)
+                cfg = self.workdir / "config"
+                make_lwsws_config(cfg, self.port, self.status_port, {}, None,
+                                  tls=tlsmode.material())
+                a += ["--config", str(cfg)]
             for k, v in self.options.items():
                 a += ["--option", "%s=%s" % (k, v)]
             return a + self.extra_args
@@ -181,11 +214,29 @@ class Server:
         link = plugins / "libprotocol_roomcast.so"
         if not link.exists():
             link.symlink_to(Path(LWSWS_PLUGIN_DIR).resolve() / "libprotocol_roomcast.so")
-        make_lwsws_config(cfg, self.port, self.status_port, self.options, plugins)
+        make_lwsws_config(cfg, self.port, self.status_port, self.options, plugins,
+                          tls=tlsmode.material() if self.tls else None)
         # -n: no default plugin dir, only ours
         return [LWSWS_BIN, "-n", "-c", str(cfg)] + self.extra_args
 
     def start(self):
+        """Start and wait for readiness. free_port() is racy (the port is
+        free when probed, not when the server binds it; other programs on
+        the machine take ephemeral ports too): a start that failed to bind
+        is retried on new ports, twice at most."""
+        for attempt in range(BIND_ATTEMPTS):
+            try:
+                return self._start_once()
+            except ServerError:
+                if attempt + 1 == BIND_ATTEMPTS or BIND_ERROR not in self.stderr_text():
+                    raise
+                self.kill()
+                self.killed_hard = False
+                self.port = free_port()
+                if self.status_port:
+                    self.status_port = free_port()
+
+    def _start_once(self):
         env = dict(os.environ)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         argv = self.argv()
@@ -196,18 +247,24 @@ class Server:
                                      stderr=self._err, env=env, cwd=str(self.workdir),
                                      start_new_session=True)
         self.started_at = time.monotonic()
+        if self.tls:
+            tlsmode.add_tls_port(self.port)
         deadline = time.monotonic() + READY_TIMEOUT
-        ports = [self.port] + ([self.status_port] if self.status_port else [])
+        # (port, tls): in TLS mode the WebSocket port is ready when a
+        # verified TLS handshake succeeds
+        ports = [(self.port, self.tls)] + ([(self.status_port, False)] if self.status_port else [])
+        errors = []
         while True:
             if self.proc.poll() is not None:
                 raise ServerError("server exited with %s before it was ready: %s\n%s"
                                   % (self.proc.returncode, argv, self.stderr_tail()))
-            if all(port_open(p) for p in ports):
+            if all(port_open(p, tls=t, errors=errors) for p, t in ports):
                 return self
             if time.monotonic() > deadline:
                 self.kill()
-                raise ServerError("server not ready within %.0f s: %s\n%s"
-                                  % (READY_TIMEOUT, argv, self.stderr_tail()))
+                raise ServerError("server not ready within %.0f s (last error: %r): %s\n%s"
+                                  % (READY_TIMEOUT, errors[0] if errors else None, argv,
+                                     self.stderr_tail()))
             time.sleep(0.02)
 
     @property
@@ -320,6 +377,17 @@ class Server:
             if any(m in l for m in SANITIZER_MARKERS):
                 return "\n".join(lines[max(0, i - 5):i + n])
         return "\n".join(lines[-n:])
+
+    def fd_count(self):
+        """Open file descriptors of the server's processes (lwsws: the
+        root and its worker), from /proc/PID/fd."""
+        n = 0
+        for pid in self.descendants():
+            try:
+                n += len(os.listdir("/proc/%d/fd" % pid))
+            except OSError:
+                pass
+        return n
 
     def descendants(self):
         """pids of this process and all its descendants (lwsws forks)."""

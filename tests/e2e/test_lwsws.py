@@ -104,3 +104,24 @@ def test_lwsws_config_patch(tmp_path):
     for f in (dest2 / "conf.d").iterdir():
         for vh in json.loads(f.read_text())["vhosts"]:
             assert any(serverctl._pvo_key(p) for p in vh.get("ws-protocols", []))
+
+
+def test_tls_config_patch(tmp_path):
+    """TLS mode's config copy (both kinds): host-ssl-cert/key on the
+    roomcast vhost only (the status vhost stays plain HTTP); without a
+    plugin dir (roomcast-server) global.plugin-dir is left alone."""
+    dest = tmp_path / "cfg"
+    serverctl.make_lwsws_config(dest, 12345, 12346, {}, None,
+                                tls=("/certs/cert.pem", "/certs/key.pem"))
+    conf = json.loads((dest / "conf").read_text())
+    assert "plugin-dir" not in conf.get("global", {})
+    seen = 0
+    for f in (dest / "conf.d").iterdir():
+        for vh in json.loads(f.read_text())["vhosts"]:
+            if any(serverctl._pvo_key(p) for p in vh.get("ws-protocols", [])):
+                seen += 1
+                assert vh["host-ssl-cert"] == "/certs/cert.pem"
+                assert vh["host-ssl-key"] == "/certs/key.pem"
+            else:
+                assert "host-ssl-cert" not in vh and "host-ssl-key" not in vh
+    assert seen == 1

@@ -6,14 +6,13 @@ Not tested: unmasked client frames. RFC 6455 5.1 says the server must
 close, but lws 4.1.6's server parser (roles/ws/ops-ws.c) accepts both and
 hides the mask bit from the protocol callback, so roomcast cannot act."""
 
-import socket
 import struct
 import time
 
 import pytest
 
 from wsclient import (OP_CONT, OP_PING, OP_TEXT, WsClient, build_frame, dumps, get_stats,
-                      unique_room, wait_stats)
+                      open_socket, unique_room, wait_stats)
 
 BAD_FRAMES = {
     "reserved-opcode-3": build_frame(0x3, b"x"),
@@ -96,7 +95,9 @@ def test_half_message_then_abort(server):
     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
 ], ids=["binary-junk", "long-header", "post", "no-key", "old-version"])
 def test_bad_http_requests_survived(server, junk):
-    s = socket.create_connection(("127.0.0.1", server.port), timeout=3)
+    # TLS mode: the junk travels inside TLS (the TLS port's answer to
+    # plain bytes is test_tls.py's)
+    s = open_socket(server.port, timeout=3)
     try:
         s.sendall(junk)
         try:

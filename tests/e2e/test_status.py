@@ -1,14 +1,13 @@
 """PROTOCOL.md, Status HTTP mount and "Counters and limits, exactly"."""
 
 import json
-import socket
 import subprocess
 import time
 
 import pytest
 
 from serverctl import hex_to_ip, listening_addresses, parse_prometheus
-from wsclient import (WsClient, dumps, get_stats, http_get, unique_room, wait_stats)
+from wsclient import (WsClient, dumps, get_stats, http_get, open_socket, unique_room, wait_stats)
 
 KEYS = ["connections_active", "connections_total", "rooms_active", "messages_received",
         "messages_sent", "messages_dropped", "messages_per_second", "bytes_sent",
@@ -103,7 +102,7 @@ def test_status_vhost_on_loopback_only(server):
     assert set(addrs) <= {"127.0.0.1", "::ffff:127.0.0.1"}, "status vhost listens on %r" % addrs
     for ip in local_non_loopback_ipv4():
         try:
-            socket.create_connection((ip, server.status_port), timeout=1).close()
+            open_socket(server.status_port, host=ip, timeout=1).close()
         except OSError:
             continue
         raise AssertionError("status port reachable on non-loopback address %s" % ip)
@@ -139,7 +138,7 @@ def test_connection_counters(start_server):
     s = wait_stats(sp, lambda s: s["connections_active"] == 1, 3, "b closed")
     assert s["connections_total"] == 2
     # an unfinished handshake is not a connection
-    raw = socket.create_connection(("127.0.0.1", srv.port))
+    raw = open_socket(srv.port)  # TLS mode: TLS done, HTTP unfinished
     raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
     time.sleep(0.2)
     s = get_stats(sp)

@@ -6,10 +6,9 @@ import asyncio
 import json
 
 import pytest
-import websockets
 
 from wsclient import (OP_PING, OP_TEXT, WsClient, assert_refused, build_frame, dumps,
-                      unique_room)
+                      unique_room, websockets_connect)
 
 LIMIT = 1024
 
@@ -68,8 +67,9 @@ def test_websockets_library_interop_and_fragments(server):
     room = unique_room()
 
     async def run():
-        uri = "ws://127.0.0.1:%d/" % server.port
-        async with websockets.connect(uri, subprotocols=["roomcast.v1"], max_size=None) as ws:
+        # wss:// in TLS mode
+        async with websockets_connect(server.port, subprotocols=["roomcast.v1"],
+                                      max_size=None) as ws:
             assert ws.subprotocol == "roomcast.v1"
             await ws.send(dumps({"type": "join", "room_id": room, "user_id": "lib"}))
             j = json.loads(await asyncio.wait_for(ws.recv(), 5))

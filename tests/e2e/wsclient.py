@@ -6,7 +6,13 @@ answering pings, not reading at all, abortive close (RST), ... plus plain
 HTTP helpers for the status mount and for refused handshakes.
 
 Only the standard library is used here; the websockets package is used by a
-few tests directly, to show that a real client library interoperates.
+few tests (through websockets_connect() below), to show that a real client
+library interoperates.
+
+Every client connection goes through tlsmode.open_socket() (raw sockets,
+WsClient, HTTP) or websockets_connect(): in TLS mode (ROOMCAST_TLS=1) they
+speak TLS to the server's WebSocket port, verifying the generated
+certificate, and plain TCP to the status port.
 """
 
 import base64
@@ -16,8 +22,12 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import time
+
+import tlsmode
+from tlsmode import open_socket  # noqa: F401  (the tests' raw connections)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SUBPROTOCOL = "roomcast.v1"
@@ -94,6 +104,7 @@ class WsClient:
 
     def __init__(self, sock, status, headers, leftover=b""):
         self.sock = sock
+        self.tls = isinstance(sock, ssl.SSLSocket)
         self.status = status
         self.headers = headers  # lower-case name -> value
         self.buf = bytearray(leftover)
@@ -112,16 +123,13 @@ class WsClient:
 
     @classmethod
     def connect(cls, port, path="/", subprotocols=(SUBPROTOCOL,), origin=None,
-                extra_headers=None, timeout=5.0, rcvbuf=None, host=HOST):
+                extra_headers=None, timeout=5.0, rcvbuf=None, host=HOST, tls=None):
         """Open a WebSocket. subprotocols=None or () sends no
-        Sec-WebSocket-Protocol header. Raises HandshakeRefused on a non-101."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.settimeout(timeout)
+        Sec-WebSocket-Protocol header. Raises HandshakeRefused on a non-101.
+        tls=None: wss when `port` is a TLS port (TLS mode); True/False
+        force it (tls=False to a TLS port: a plain ws:// attempt)."""
+        sock = open_socket(port, host, timeout=timeout, rcvbuf=rcvbuf, tls=tls, nodelay=True)
         try:
-            sock.connect((host, port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             key = base64.b64encode(os.urandom(16)).decode()
             lines = [
                 "GET %s HTTP/1.1" % path,
@@ -296,13 +304,16 @@ class WsClient:
             while True:
                 try:
                     chunk = self.sock.recv(1 << 18)
-                except (BlockingIOError, InterruptedError):
+                except (BlockingIOError, InterruptedError,
+                        ssl.SSLWantReadError, ssl.SSLWantWriteError):
                     break
                 if not chunk:
                     self.closed = True
                     break
                 self.buf += chunk
-                if len(chunk) < (1 << 18):
+                # TLS hands out one record (<= 16 KiB) per recv: read
+                # until the socket and OpenSSL's buffer are empty
+                if not self.tls and len(chunk) < (1 << 18):
                     break
         finally:
             self.sock.setblocking(True)
@@ -527,9 +538,16 @@ def read_http_body(sock, headers, rest, deadline):
     return bytes(body)
 
 
-def http_get(port, path, timeout=5.0, headers=None, host=HOST):
-    """GET -> (status, headers dict lower-case, body bytes)."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+def http_get(port, path, timeout=5.0, headers=None, host=HOST, tls=None):
+    """GET -> (status, headers dict lower-case, body bytes). tls=None:
+    HTTPS when `port` is a TLS port (TLS mode)."""
+    if tls is None:
+        tls = tlsmode.is_tls_port(port)
+    if tls:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                           context=tlsmode.client_context())
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
@@ -578,8 +596,24 @@ def select_readable(clients, timeout):
     socks = {c.sock: c for c in clients if c.sock.fileno() >= 0}
     if not socks:
         return []
-    r, _, _ = select.select(list(socks), [], [], timeout)
-    return [socks[s] for s in r]
+    # TLS: data OpenSSL already decrypted does not make the fd readable
+    buffered = [c for s, c in socks.items() if c.tls and s.pending()]
+    r, _, _ = select.select(list(socks), [], [], 0 if buffered else timeout)
+    return buffered + [socks[s] for s in r if socks[s] not in buffered]
+
+
+def ws_url(port, path="/", host=HOST):
+    """ws://host:port/path, or wss:// when `port` is a TLS port."""
+    return "%s://%s:%d%s" % ("wss" if tlsmode.is_tls_port(port) else "ws", host, port, path)
+
+
+def websockets_connect(port, path="/", host=HOST, **kw):
+    """websockets.connect() to the server under test: wss:// with the
+    verifying context in TLS mode. Use as `async with`."""
+    import websockets
+    if tlsmode.is_tls_port(port):
+        kw.setdefault("ssl", tlsmode.client_context())
+    return websockets.connect(ws_url(port, path, host), **kw)
 
 
 _room_counter = [0]

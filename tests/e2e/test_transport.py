@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+import serverctl
+
 from wsclient import (OP_PING, OP_TEXT, WsClient, assert_refused, build_frame, dumps,
                       unique_room, websockets_connect)
 
@@ -281,3 +283,28 @@ def test_invalid_utf8_large_frame_closed_1007(server, size):
     c.send_frame(OP_TEXT, b"\xff" * size)
     expect_close(c, 1007)
     c.sock.close()
+
+
+def test_permessage_deflate_offer_gets_frames_compressed_never(start_server):
+    """CONFIG.md, permessage-deflate: roomcast-server does not accept the
+    extension; lwsws may (its own context offers it), and then roomcast's
+    broadcasts still arrive uncompressed (RSV1 clear: WsClient fails on any
+    RSV bit), whole and in order."""
+    srv = start_server()
+    offer = {"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}
+    room = unique_room("deflate")
+    a = WsClient.connect(srv.port, extra_headers=offer)
+    b = WsClient.connect(srv.port, extra_headers=offer)
+    try:
+        negotiated = a.headers.get("sec-websocket-extensions")
+        if serverctl.KIND == "server":
+            assert negotiated is None, negotiated
+        a.join(room, "a")
+        b.join(room, "b")
+        for n in range(20):
+            a.broadcast(room, {"n": n, "text": "z" * 300})
+        got = [b.expect("broadcast")["content"]["n"] for _ in range(20)]
+        assert got == list(range(20))
+    finally:
+        a.abort()
+        b.abort()

@@ -59,6 +59,19 @@ render(const char *path, char *body, size_t max, size_t *len,
 	return n ? HTTP_STATUS_OK : HTTP_STATUS_INTERNAL_SERVER_ERROR;
 }
 
+/*
+ * Responses whose headers left and whose body has not: roomcast-server's
+ * shutdown waits for them, or a client polling /stats while the server
+ * stops gets a response cut short.
+ */
+static unsigned int bodies_pending;
+
+unsigned int
+roomcast_status_in_flight(void)
+{
+	return bodies_pending;
+}
+
 static int
 status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 {
@@ -85,6 +98,8 @@ status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 					 end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
+	if (pss->len)
+		bodies_pending++;
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -101,13 +116,22 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!pss || !pss->len)
 			break;
+		bodies_pending--;
 		if (lws_write(wsi, pss->buf + LWS_PRE, pss->len,
-			      LWS_WRITE_HTTP_FINAL) != (int)pss->len)
+			      LWS_WRITE_HTTP_FINAL) != (int)pss->len) {
+			pss->len = 0;
 			return 1;
+		}
 		pss->len = 0;
 		if (lws_http_transaction_completed(wsi))
 			return -1;
 		return 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss && pss->len) {	/* closed before its body left */
+			bodies_pending--;
+			pss->len = 0;
+		}
+		break;
 	default:
 		break;
 	}

@@ -245,9 +245,16 @@ run(void)
 				    mono_ms() >= drain_until))
 			break;
 	}
-	/* a little longer for close frames and HTTP answers still leaving */
+	/*
+	 * A little longer for close frames and HTTP answers still leaving,
+	 * and until every status response begun has its body written (at
+	 * most 1 s more).
+	 */
 	drain_until = mono_ms() + 200;
-	while (mono_ms() < drain_until && lws_service(context, 0) >= 0)
+	while ((mono_ms() < drain_until ||
+		(roomcast_status_in_flight() &&
+		 mono_ms() < drain_until + 1000)) &&
+	       lws_service(context, 0) >= 0)
 		;
 }
 

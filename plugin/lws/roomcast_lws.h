@@ -39,4 +39,7 @@ void roomcast_begin_drain(void);
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 
+/* Status responses (mounts/status.c) whose body has not been written yet. */
+unsigned int roomcast_status_in_flight(void);
+
 #endif

@@ -138,3 +138,40 @@ def test_sigterm_with_no_clients(start_server):
     rc = srv.wait(5)
     assert rc == 0, rc
     assert time.monotonic() - t0 < 2.0, "idle server should stop at once"
+
+
+@pytest.mark.timeout_s(60)
+@pytest.mark.parametrize("round_", range(4))
+def test_status_answers_are_never_cut_by_shutdown(start_server, round_):
+    """Four pollers hammer /health while the server stops: an answer may be
+    a 503 or no connection at all, but one whose headers left always gets
+    its whole body (roomcast-server waits for status bodies in flight)."""
+    srv = start_server()
+    c = WsClient.connect(srv.port)
+    c.join(unique_room())
+    seen = []
+    stop = threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            seen.append(raw_health(srv.status_port))
+
+    pollers = [threading.Thread(target=poll, daemon=True) for _ in range(4)]
+    for p in pollers:
+        p.start()
+    time.sleep(0.05 * round_)
+    srv.send_signal(signal.SIGTERM)
+    try:
+        c.wait_close(5)
+        rc = srv.wait(5)
+    finally:
+        time.sleep(0.1)
+        stop.set()
+        for p in pollers:
+            p.join(3)
+        c.sock.close()
+    assert rc == 0
+    answered = [s for s in seen if isinstance(s[0], int)]
+    assert answered, "no /health answer at all"
+    truncated = [s for s in seen if s[1] == "truncated"]
+    assert not truncated, "%d of %d answers cut short" % (len(truncated), len(seen))

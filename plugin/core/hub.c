@@ -188,13 +188,6 @@ shed_over_cap(struct hub *h, size_t cap)
 }
 
 /*
- * Our policy for a full ring: the sender and the other members are never
- * held up by one slow member. Under `drop` the message is lost for that
- * member alone and counted, and the member is told how many it lost once
- * its ring has room again (hub_written). Under `close` the member is shed
- * with 4001; it reconnects and resumes from its last seq.
- */
-/*
  * Queues the pending `dropped` notice if it fits. Returns 1 if no notice
  * is pending any more.
  */
@@ -229,6 +222,13 @@ drop(struct client *c)
 	rm_stats.messages_dropped++;
 }
 
+/*
+ * Our policy for a full ring: the sender and the other members are never
+ * held up by one slow member. Under `drop` the message is lost for that
+ * member alone and counted, and the member is told how many it lost once
+ * its ring has room again (hub_written). Under `close` the member is shed
+ * with 4001; it reconnects and resumes from its last seq.
+ */
 void
 hub_send(struct hub *h, struct client *c, struct msg *m)
 {
@@ -281,7 +281,6 @@ send_error(struct hub *h, struct client *c, enum rm_proto_err e,
 {
 	send_once(h, c, codec_encode_error(e, message, ref));
 }
-
 
 void
 hub_written(struct hub *h, struct client *c, unsigned int n, size_t bytes)

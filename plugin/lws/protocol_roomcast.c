@@ -205,9 +205,10 @@ ops_wake(void *owner)
 	struct lws *wsi = owner;
 	struct pss__roomcast *pss = lws_wsi_user(wsi);
 
-	if (!held_wakes.receiving || pss->wake_held) {
-		if (!pss->wake_held)
-			lws_callback_on_writable(wsi);
+	if (pss->wake_held)
+		return;		/* asked for when the hold ends */
+	if (!held_wakes.receiving) {
+		lws_callback_on_writable(wsi);
 		return;
 	}
 	if (held_wakes.count == held_wakes.cap) {
@@ -356,6 +357,7 @@ ws_on_protocol_init(struct lws *wsi, const struct lws_protocol_vhost_options *pv
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
 	struct vhd__roomcast *vhd;
+	unsigned int quarter;
 	char err[160];
 
 	if (!is_config_entry(wsi))
@@ -379,9 +381,9 @@ ws_on_protocol_init(struct lws *wsi, const struct lws_protocol_vhost_options *pv
 		}
 	if (hub_hold(vhd->context))
 		return -1;
-	if (vhd->conf.send_ring_size / 4 < held_wakes.max_msgs)
-		held_wakes.max_msgs = vhd->conf.send_ring_size / 4 ?
-				      vhd->conf.send_ring_size / 4 : 1;
+	quarter = vhd->conf.send_ring_size / 4 ? vhd->conf.send_ring_size / 4 : 1;
+	if (quarter < held_wakes.max_msgs)
+		held_wakes.max_msgs = quarter;
 	if (vhd->conf.send_ring_bytes / 4 < held_wakes.max_bytes)
 		held_wakes.max_bytes = vhd->conf.send_ring_bytes / 4;
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
@@ -396,7 +398,6 @@ ws_on_protocol_destroy(struct vhd__roomcast *vhd)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
 	rconf_free(&vhd->conf);
-	release_wakes();
 	hub_release();
 }
 
@@ -712,8 +713,7 @@ ws_on_receive(struct lws *wsi, struct pss__roomcast *pss, const void *in,
 		pss->rx_binary = lws_frame_is_binary(wsi);
 	}
 	rm_stats.bytes_received += len;
-	if (pss->rx_len + len > conf->max_message_size)
-	{
+	if (pss->rx_len + len > conf->max_message_size) {
 		ops_close(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
 		return 0;
 	}
@@ -725,8 +725,7 @@ ws_on_receive(struct lws *wsi, struct pss__roomcast *pss, const void *in,
 		/* lws's rx buffer ends in a spare byte; the text needs none */
 		return rx_complete(wsi, pss, in, len);
 	}
-	if (rx_append(pss, in, len))
-	{
+	if (rx_append(pss, in, len)) {
 		ops_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return 0;
 	}

@@ -11,28 +11,18 @@
 #endif
 #include <libwebsockets.h>
 
+#include "rm_clock.h"
 #include "stats.h"
 #include "status.h"
-#include "roomcast_lws.h"
 
 #include <string.h>
-#include <time.h>
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Renders the answer for @path; returns its HTTP status and content type. */
 static unsigned int
 render(const char *path, char *body, size_t max, size_t *len,
        const char **type)
 {
-	int64_t now = mono_ms();
+	int64_t now = rm_clock_ms();
 	int n;
 
 	stats_sample(now);

@@ -1,11 +1,14 @@
 /*
  * status.h: the status HTTP mount (GET /stats, /health, /metrics), an lws
- * protocol reached through a `callback://roomcast-status` mount.
+ * protocol reached through a `callback://roomcast-status` mount. Its names
+ * are in status_names.h, which needs no lws.
  */
 #ifndef STATUS_H
 #define STATUS_H
 
 #include <libwebsockets.h>
+
+#include "status_names.h"
 
 /* Room for the largest answer (the Prometheus text) after LWS_PRE. */
 #define ROOMCAST_STATUS_BODY_MAX 4096
@@ -16,5 +19,16 @@ struct pss__roomcast_status {
 };
 
 #define ROOMCAST_STATUS_PSS_SIZE sizeof(struct pss__roomcast_status)
+
+/* The lws callback of protocol ROOMCAST_STATUS_PROTOCOL_NAME. */
+int callback_roomcast_status(struct lws *wsi,
+			     enum lws_callback_reasons reason, void *user,
+			     void *in, size_t len);
+
+/*
+ * Status responses whose body has not been written yet: a host's shutdown
+ * waits for them, or a poller is answered with headers and no body.
+ */
+unsigned int roomcast_status_in_flight(void);
 
 #endif

@@ -3,6 +3,8 @@
  * config directory (see conf.h).
  */
 #include "conf.h"
+#include "roomcast_names.h"
+#include "status_names.h"
 
 #include <json-c/json.h>
 #include <dirent.h>
@@ -13,9 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define ROOMCAST_PROTOCOL "roomcast"
-#define STATUS_ORIGIN "callback://roomcast-status"
 
 void
 conf_strip_comments(char *text)
@@ -113,7 +112,7 @@ roomcast_pvo(struct json_object *vhost)
 		return NULL;
 	for (i = 0; i < json_object_array_length(list); i++) {
 		entry = json_object_array_get_idx(list, i);
-		if (json_object_object_get_ex(entry, ROOMCAST_PROTOCOL, &pvo) &&
+		if (json_object_object_get_ex(entry, ROOMCAST_CONFIG_NAME, &pvo) &&
 		    json_object_is_type(pvo, json_type_object))
 			return pvo;
 	}
@@ -132,7 +131,7 @@ mounts_status(struct json_object *vhost)
 		return 0;
 	for (i = 0; i < json_object_array_length(mounts); i++) {
 		o = get_str(json_object_array_get_idx(mounts, i), "origin");
-		if (o && !strcmp(o, STATUS_ORIGIN))
+		if (o && !strcmp(o, ROOMCAST_STATUS_ORIGIN))
 			return 1;
 	}
 	return 0;
@@ -303,12 +302,12 @@ conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
 		goto bail;
 	if (o->port >= 0 && sum->ws_port < 0) {
 		snprintf(err, errlen, "--port: the config has no vhost with "
-			 "ws-protocols " ROOMCAST_PROTOCOL);
+			 "ws-protocols " ROOMCAST_CONFIG_NAME);
 		goto bail;
 	}
 	if (o->status_port > 0 && sum->status_port < 0) {
 		snprintf(err, errlen, "--status-port: the config has no vhost "
-			 "mounting " STATUS_ORIGIN);
+			 "mounting " ROOMCAST_STATUS_ORIGIN);
 		goto bail;
 	}
 	return 0;

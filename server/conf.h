@@ -12,7 +12,7 @@
  * the result into a fresh temporary directory for the reader.
  *
  * Which vhost is which: the WebSocket vhost lists "roomcast" (the options
- * entry of subprotocol roomcast.v1, see roomcast_lws.h) under
+ * entry of subprotocol roomcast.v1, see roomcast_names.h) under
  * ws-protocols; the status vhost does not, and mounts
  * callback://roomcast-status.
  *

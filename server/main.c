@@ -10,8 +10,10 @@
 
 #include "conf.h"
 #include "rconf.h"
+#include "rm_clock.h"
 #include "rm_err.h"
 #include "roomcast_lws.h"
+#include "status.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -172,15 +174,6 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 	return 0;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Builds the context and its vhosts from @dir. Returns 0 or -1. */
 static int
 start(const char *dir)
@@ -239,10 +232,10 @@ run(void)
 				  (unsigned long long)
 				  roomcast_connections_active());
 			roomcast_begin_drain();
-			drain_until = mono_ms() + DRAIN_MS;
+			drain_until = rm_clock_ms() + DRAIN_MS;
 		}
 		if (drain_until && (!roomcast_connections_active() ||
-				    mono_ms() >= drain_until))
+				    rm_clock_ms() >= drain_until))
 			break;
 	}
 	/*
@@ -250,10 +243,10 @@ run(void)
 	 * and until every status response begun has its body written (at
 	 * most 1 s more).
 	 */
-	drain_until = mono_ms() + 200;
-	while ((mono_ms() < drain_until ||
+	drain_until = rm_clock_ms() + 200;
+	while ((rm_clock_ms() < drain_until ||
 		(roomcast_status_in_flight() &&
-		 mono_ms() < drain_until + 1000)) &&
+		 rm_clock_ms() < drain_until + 1000)) &&
 	       lws_service(context, 0) >= 0)
 		;
 }

@@ -13,6 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Opaque outside this file (hub.h): transports use the hub_client_* calls. */
+struct client {
+	uint64_t conn_id;
+	/*
+	 * The user_id a join gave, NULL before: a guest is "guest-<conn_id>"
+	 * (hub_user_id), kept nowhere, so idle connections pay 8 bytes.
+	 */
+	char *user_id;
+	struct sendq q;
+	uint64_t dropped_pending;	/* dropped since the last notice */
+	int closing;			/* a close was asked for: send nothing */
+	unsigned int n_rooms;
+	struct member *rooms;		/* this client's memberships */
+	struct member *user_entry;	/* its place in the user index */
+	const struct rconf *conf;	/* its vhost's settings */
+	void *owner;			/* the transport's connection */
+	double tokens;			/* rate limit bucket */
+	int64_t tokens_ms;
+	struct client *prev, *next;	/* every client of the hub */
+};
+
 struct hub {
 	const struct hub_ops *ops;
 	struct codec *codec;
@@ -106,10 +127,73 @@ unindex_user(struct hub *h, struct client *c)
 		rooms_remove_member(h->users, c->user_entry, &c->user_entry);
 }
 
+/*---- the transport's view of a client (hub.h) ----*/
+
 struct client *
 hub_clients(struct hub *h)
 {
 	return h->clients;
+}
+
+struct client *
+hub_client_next(const struct client *c)
+{
+	return c->next;
+}
+
+void *
+hub_client_owner(const struct client *c)
+{
+	return c->owner;
+}
+
+const struct rconf *
+hub_client_conf(const struct client *c)
+{
+	return c->conf;
+}
+
+unsigned int
+hub_client_queued(const struct client *c)
+{
+	return c->q.count;
+}
+
+struct msg *
+hub_client_peek(const struct client *c, unsigned int i)
+{
+	return sendq_peek(&c->q, i);
+}
+
+void
+hub_client_set_closing(struct client *c)
+{
+	c->closing = 1;
+}
+
+int
+hub_client_closing(const struct client *c)
+{
+	return c->closing;
+}
+
+void
+hub_client_info(const struct client *c, struct hub_client_info *out)
+{
+	out->conn_id = c->conn_id;
+	out->user_id = c->user_id;
+	out->queued = c->q.count;
+	out->queued_bytes = c->q.bytes;
+	out->dropped_pending = c->dropped_pending;
+	out->n_rooms = c->n_rooms;
+	out->rooms = c->rooms;
+	out->closing = c->closing;
+}
+
+int
+hub_client_fits(const struct client *c, size_t frame_len)
+{
+	return sendq_fits(&c->q, frame_len);
 }
 
 const char *

@@ -1,19 +1,30 @@
 /*
  * hub.h: roomcast.v1's behaviour, apart from any transport.
  *
- * The hub owns the connections' protocol state (struct client), the rooms,
- * and the rules of PROTOCOL.md: it takes one complete client message at a
- * time and answers by queueing msgs on send rings. It never writes to a
- * socket: it calls ops->wake(owner) when a ring goes from empty to
- * non-empty, and ops->close(owner, code) when a connection must be closed
- * asynchronously (the policy `close`). The transport drains rings through
- * hub_written(). One hub serves every vhost of the process, so a room is
- * the same room whichever listener its members came in on.
+ * The hub owns the connections' protocol state (struct client, opaque
+ * outside hub.c), the rooms, and the rules of PROTOCOL.md: it takes one
+ * complete client message at a time and answers by queueing msgs on send
+ * rings. It never writes to a socket: it calls ops->wake(owner) when a
+ * ring goes from empty to non-empty, and ops->close(owner, code) when a
+ * connection must be closed asynchronously (the policy `close`). One hub
+ * serves every vhost of the process, so a room is the same room whichever
+ * listener its members came in on.
  *
- * A broadcast is accepted once (validated, given the room's next seq,
- * encoded) by hub_accept_broadcast() and handed to local members by
- * hub_deliver(); the two are apart so that a future bus between
- * processes can carry accepted msgs.
+ * A transport (plugin/lws/) uses five groups of calls:
+ *  - life:    hub_client_new(), hub_client_free(), hub_close_all();
+ *  - input:   hub_on_text(), hub_on_binary();
+ *  - output:  hub_client_queued() and hub_client_peek() (the next frames
+ *             to write), hub_written() (they were written);
+ *  - closing: hub_client_set_closing(), hub_client_closing();
+ *  - sweeps:  hub_clients(), hub_client_next(), hub_client_owner(),
+ *             hub_client_conf().
+ *
+ * The seam for phase 2: a broadcast is accepted once (given the room's
+ * next seq, encoded) by hub_accept_broadcast() and handed to the local
+ * members by hub_deliver(). The two are apart on purpose: a message bus
+ * between processes carries what one process accepted and calls
+ * hub_deliver() in the others, and a server API that publishes into a
+ * room calls the pair itself, with no connection of its own.
  *
  * Not thread-safe; service thread only. Knows nothing of lws.
  */
@@ -33,7 +44,10 @@ struct msg;
 struct hub_ops {
 	/* @owner's ring went from empty to non-empty: schedule a write. */
 	void (*wake)(void *owner);
-	/* Close @owner with WebSocket close @code, not from inside this call. */
+	/*
+	 * Close @owner with WebSocket close @code, not from inside this call.
+	 * The hub has already marked the client closing.
+	 */
 	void (*close)(void *owner, int code);
 };
 
@@ -41,25 +55,11 @@ struct hub_ops {
 #define HUB_CLOSE_INVALID_UTF8 1007
 #define HUB_CLOSE_SLOW_CONSUMER 4001
 
-struct client {
-	uint64_t conn_id;
-	/*
-	 * The user_id a join gave, NULL before: a guest is "guest-<conn_id>"
-	 * (hub_user_id), kept nowhere, so idle connections pay 8 bytes.
-	 */
-	char *user_id;
-	struct sendq q;
-	uint64_t dropped_pending;	/* dropped since the last notice */
-	int closing;			/* a close was asked for: send nothing */
-	unsigned int n_rooms;
-	struct member *rooms;		/* this client's memberships */
-	struct member *user_entry;	/* its place in the user index */
-	const struct rconf *conf;	/* its vhost's settings */
-	void *owner;			/* the transport's connection */
-	double tokens;			/* rate limit bucket */
-	int64_t tokens_ms;
-	struct client *prev, *next;	/* every client of the hub */
-};
+/*
+ * A connection's protocol state: opaque outside hub.c. A transport reaches
+ * it only through the hub_client_* calls below.
+ */
+struct client;
 
 struct hub;
 
@@ -75,7 +75,11 @@ const char *hub_user_id(const struct client *c, char buf[HUB_USER_ID_MAX]);
  * Returns NULL on OOM.
  */
 struct hub *hub_create(const struct hub_ops *ops, uint64_t instance);
+
+/* Frees every client still registered, every room, and the hub. */
 void hub_destroy(struct hub *h);
+
+/*---- connection life ----*/
 
 /*
  * Registers a new upgraded connection with @conf (which must outlive it)
@@ -91,6 +95,11 @@ struct client *hub_client_new(struct hub *h, const struct rconf *conf,
  */
 void hub_client_free(struct hub *h, struct client *c);
 
+/* Asks every connection to close with @code (shutdown: 1001). */
+void hub_close_all(struct hub *h, int code);
+
+/*---- input ----*/
+
 /*
  * Handles one complete client text message of @len bytes. Returns 0, or a
  * WebSocket close code the transport must close with now
@@ -102,33 +111,94 @@ int hub_on_text(struct hub *h, struct client *c, const char *text,
 /* Handles one complete binary message: error bad_frame. */
 void hub_on_binary(struct hub *h, struct client *c);
 
+/*---- output: what the transport writes ----*/
+
+/* How many msgs wait on @c's ring to be written. */
+unsigned int hub_client_queued(const struct client *c);
+
+/*
+ * The @i-th oldest msg waiting on @c's ring (@i < hub_client_queued()).
+ * Borrowed: the ring keeps its reference until hub_written() pops it.
+ */
+struct msg *hub_client_peek(const struct client *c, unsigned int i);
+
 /*
  * The transport wrote the @n oldest msgs of @c's ring (@bytes, the sum of
- * their frame lengths): they are released and counted, and a pending `dropped` notice is
- * queued if the ring has room again.
+ * their frame lengths): they are released and counted, and a pending
+ * `dropped` notice is queued if the ring has room again.
  */
 void hub_written(struct hub *h, struct client *c, unsigned int n,
 		 size_t bytes);
 
-/* Asks every connection to close with @code (shutdown: 1001). */
-void hub_close_all(struct hub *h, int code);
+/*---- closing ----*/
 
-/* The newest client; c->next leads to the older ones. Do not free while walking. */
+/*
+ * The transport is closing @c on its own account (heartbeat, oversized or
+ * invalid input): nothing more is queued to it. What its ring holds stays
+ * until hub_client_free().
+ */
+void hub_client_set_closing(struct client *c);
+
+/* 1 once a close of @c was asked for, by the hub or the transport. */
+int hub_client_closing(const struct client *c);
+
+/*---- iteration, for sweeps over every connection ----*/
+
+/*
+ * The newest client, or NULL; hub_client_next() leads to the older ones.
+ * Do not free a client while walking (asking for a close is fine).
+ */
 struct client *hub_clients(struct hub *h);
+
+/* The client registered before @c, or NULL. */
+struct client *hub_client_next(const struct client *c);
+
+/* The transport's connection given to hub_client_new(). */
+void *hub_client_owner(const struct client *c);
+
+/* The vhost settings given to hub_client_new(). */
+const struct rconf *hub_client_conf(const struct client *c);
+
+/*---- inspection (tests, status) ----*/
+
+struct hub_client_info {
+	uint64_t conn_id;
+	const char *user_id;		/* NULL: a guest (see hub_user_id) */
+	unsigned int queued;		/* msgs on its ring */
+	size_t queued_bytes;		/* their frame bytes */
+	uint64_t dropped_pending;	/* lost since its last `dropped` notice */
+	unsigned int n_rooms;
+	const struct member *rooms;	/* its memberships, linked by cnext */
+	int closing;
+};
+
+/* Fills @out with a snapshot of @c; the pointers live as long as @c. */
+void hub_client_info(const struct client *c, struct hub_client_info *out);
+
+/* 1 if a frame of @frame_len bytes would fit on @c's ring now. */
+int hub_client_fits(const struct client *c, size_t frame_len);
+
+/*---- the accept/deliver seam (see the top of this file) ----*/
 
 /*
  * Accepts a broadcast from @sender to @room: gives it the room's next seq
  * and encodes it once. Returns the msg (one reference, the caller's) or
- * NULL on OOM. @content is the value's JSON text.
+ * NULL on OOM. @content is the value's JSON text. The caller keeps it in
+ * the room's history and hands it to hub_deliver(); a message bus would
+ * publish it between the two.
  */
 struct msg *hub_accept_broadcast(struct hub *h, struct room *room,
 				 const char *sender, const char *content,
 				 size_t content_len);
 
-/* Queues @m to every local member of @room, under each one's policy. */
+/*
+ * Queues @m to every local member of @room, under each one's policy. Takes
+ * no reference from the caller: each ring takes its own. The entry point
+ * for msgs accepted elsewhere (another process, the server API).
+ */
 void hub_deliver(struct hub *h, struct room *room, struct msg *m);
 
-/* Queues @m on @c's ring under its drop policy. */
+/* Queues @m on @c's ring under its drop policy; takes its own reference. */
 void hub_send(struct hub *h, struct client *c, struct msg *m);
 
 /* The room called @id, or NULL. */

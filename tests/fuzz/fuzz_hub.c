@@ -105,12 +105,31 @@ static int trace;		/* RC_FUZZ_TRACE=1: print the conversation */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* struct client is opaque (hub.h): read through hub_client_info(). */
+static uint64_t
+dropped_of(const struct client *c)
+{
+	struct hub_client_info ci;
+
+	hub_client_info(c, &ci);
+	return ci.dropped_pending;
+}
+
+static uint64_t
+conn_id_of(const struct client *c)
+{
+	struct hub_client_info ci;
+
+	hub_client_info(c, &ci);
+	return ci.conn_id;
+}
+
 static void
 op_wake(void *owner)
 {
 	struct fake *f = owner;
 
-	CHECK("wake", f->live && f->c && f->c->q.count > 0);
+	CHECK("wake", f->live && f->c && hub_client_queued(f->c) > 0);
 	f->writable = 1;
 }
 
@@ -273,7 +292,7 @@ observe(struct fake *f, const struct msg *m)
 			s->last_seq = seq;
 		}
 		CHECK("gap_accounted", f->gaps <= f->dropped_seen +
-		      (f->c ? f->c->dropped_pending : 0));
+		      (f->c ? dropped_of(f->c) : 0));
 	} else if (!strcmp(type, "history")) {
 		struct json_object *list, *e;
 		uint64_t prev = 0;
@@ -304,24 +323,26 @@ drain(int i, unsigned int n)
 {
 	struct fake *f = &fk[i];
 	struct client *c = f->c;
+	struct hub_client_info ci;
 	size_t bytes = 0;
 	unsigned int k;
 
-	if (!f->writable || c->closing)
+	if (!f->writable || hub_client_closing(c))
 		return;		/* no writable callback for it */
-	if (n > c->q.count)
-		n = c->q.count;
+	if (n > hub_client_queued(c))
+		n = hub_client_queued(c);
 	for (k = 0; k < n; k++) {
-		const struct msg *m = sendq_peek(&c->q, k);
+		const struct msg *m = hub_client_peek(c, k);
 
 		observe(f, m);
 		bytes += msg_frame_len(m);
 	}
 	hub_written(hub, c, n, bytes);
-	CHECK("dropped_late", !c->dropped_pending || c->closing ||
-	      !sendq_fits(&c->q, NOTICE_LEN));
+	hub_client_info(c, &ci);
+	CHECK("dropped_late", !ci.dropped_pending || ci.closing ||
+	      !hub_client_fits(c, NOTICE_LEN));
 	/* the transport asks for writable again while the ring holds more */
-	f->writable = c->q.count > 0;
+	f->writable = ci.queued > 0;
 }
 
 /* Checks the hub's books against what the clients hold. */
@@ -331,29 +352,33 @@ check_books(void)
 	uint64_t live = 0, queued = 0;
 	const struct room *rooms[N_CLIENTS * 8];
 	size_t n_rooms = 0, k;
-	struct member *mb;
+	const struct member *mb;
 	int i;
 
 	for (i = 0; i < N_CLIENTS; i++) {
 		struct fake *f = &fk[i];
 		struct client *c = f->c;
+		const struct rconf *cc;
+		struct hub_client_info ci;
 		unsigned int n = 0;
 
 		if (!f->live)
 			continue;
 		live++;
-		queued += c->q.bytes;
-		CHECK("ring_bounds", c->q.count <= c->conf->send_ring_size);
-		CHECK("ring_stalled", !c->q.count || c->closing || f->writable);
-		for (mb = c->rooms; mb; mb = mb->cnext) {
+		hub_client_info(c, &ci);
+		cc = hub_client_conf(c);
+		queued += ci.queued_bytes;
+		CHECK("ring_bounds", ci.queued <= cc->send_ring_size);
+		CHECK("ring_stalled", !ci.queued || ci.closing || f->writable);
+		for (mb = ci.rooms; mb; mb = mb->cnext) {
 			n++;
-			CHECK("rooms_count", n <= c->conf->max_rooms_per_connection);
+			CHECK("rooms_count", n <= cc->max_rooms_per_connection);
 			for (k = 0; k < n_rooms && rooms[k] != mb->room; k++)
 				;
 			if (k == n_rooms && n_rooms < sizeof(rooms) / sizeof(rooms[0]))
 				rooms[n_rooms++] = mb->room;
 		}
-		CHECK("rooms_count", n == c->n_rooms);
+		CHECK("rooms_count", n == ci.n_rooms);
 	}
 	CHECK("stats_connections", rm_stats.connections_active == live);
 	CHECK("stats_queued_bytes", rm_stats.queued_bytes == queued);
@@ -370,26 +395,31 @@ static void
 send_text(int i, const char *text, size_t len)
 {
 	struct client *c = fk[i].c;
-	unsigned int k0 = c->q.count, k;
-	uint64_t dropped0 = c->dropped_pending;
+	struct hub_client_info ci;
+	unsigned int k0, k;
+	uint64_t dropped0;
 	int r;
 
+	hub_client_info(c, &ci);
+	k0 = ci.queued;
+	dropped0 = ci.dropped_pending;
 	if (trace)
 		fprintf(stderr, "c%d <  %.*s\n", i, (int)len, text);
 	r = hub_on_text(hub, c, text, len, now_ms);
-	if (trace && c->dropped_pending != dropped0)
+	hub_client_info(c, &ci);
+	if (trace && ci.dropped_pending != dropped0)
 		fprintf(stderr, "c%d    (%llu dropped so far)\n", i,
-			(unsigned long long)c->dropped_pending);
+			(unsigned long long)ci.dropped_pending);
 
 	CHECK("close_code", r == 0 || r == HUB_CLOSE_INVALID_UTF8);
 	if (r) {
 		free_client(i);
 		return;
 	}
-	if (c->closing || c->dropped_pending == dropped0 || c->q.count < k0)
+	if (ci.closing || ci.dropped_pending == dropped0 || ci.queued < k0)
 		return;
-	for (k = k0; k < c->q.count; k++) {
-		const struct msg *m = sendq_peek(&c->q, k);
+	for (k = k0; k < ci.queued; k++) {
+		const struct msg *m = hub_client_peek(c, k);
 
 		if (m->payload_len > 16 && !memcmp(msg_text(m), "{\"type\":\"joined\"", 16))
 			CHECK("replay_whole", !memmem(msg_text(m), m->payload_len,
@@ -500,7 +530,7 @@ one_op(struct fz_in *in)
 			struct fake *g = &fk[(i + 1 + t) % N_CLIENTS];
 
 			snprintf(to, sizeof(to), "guest-%" PRIu64,
-				 g->live ? g->c->conn_id : (uint64_t)999);
+				 g->live ? conn_id_of(g->c) : (uint64_t)999);
 		} else if (user_names[t - 2]) {
 			snprintf(to, sizeof(to), "%s", user_names[t - 2]);
 		} else {
@@ -598,19 +628,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (i = 0; i < N_CLIENTS; i++) {
 			before[i] = fk[i].live ? fk[i].c : NULL;
-			pending[i] = before[i] ? before[i]->dropped_pending : 0;
+			pending[i] = before[i] ? dropped_of(before[i]) : 0;
 		}
 		one_op(&in);
 		for (i = 0; i < N_CLIENTS; i++) {
 			struct fake *f = &fk[i];
 
 			if (!f->live || f->c != before[i] ||
-			    f->c->dropped_pending <= pending[i])
+			    dropped_of(f->c) <= pending[i])
 				continue;
 			if (f->n_markers == sizeof(f->marker) / sizeof(f->marker[0]))
 				f->notrack = 1;
 			else
-				f->marker[f->n_markers++] = f->written + f->c->q.count;
+				f->marker[f->n_markers++] = f->written + hub_client_queued(f->c);
 		}
 		check_books();
 	}

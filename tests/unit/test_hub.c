@@ -47,6 +47,16 @@ fake_close(void *o, int code)
 
 static const struct hub_ops fake_ops = { fake_wake, fake_close };
 
+/* A snapshot of @c's state (hub.h: struct client is opaque). */
+static struct hub_client_info
+info(const struct client *c)
+{
+	struct hub_client_info i;
+
+	hub_client_info(c, &i);
+	return i;
+}
+
 /* A client's user_id (guest ids are made on demand); valid until 4 calls on. */
 static const char *
 uid(const struct client *c)
@@ -112,9 +122,9 @@ take(int i, char *buf, size_t len)
 	struct msg *m;
 	size_t n;
 
-	if (!cl[i]->q.count)
+	if (!hub_client_queued(cl[i]))
 		return 0;
-	m = sendq_peek(&cl[i]->q, 0);
+	m = hub_client_peek(cl[i], 0);
 	n = m->payload_len < len - 1 ? m->payload_len : len - 1;
 	memcpy(buf, msg_text(m), n);
 	buf[n] = '\0';
@@ -148,8 +158,8 @@ nothing_for_(int i, int line)
 {
 	char buf[4096];
 
-	CU_ASSERT_EQUAL(cl[i]->q.count, 0);
-	if (cl[i]->q.count && take(i, buf, sizeof(buf)))
+	CU_ASSERT_EQUAL(hub_client_queued(cl[i]), 0);
+	if (hub_client_queued(cl[i]) && take(i, buf, sizeof(buf)))
 		fprintf(stderr, "\n  line %d: client %d got %s\n", line, i,
 			buf);
 }
@@ -165,7 +175,7 @@ check_queued_bytes_(int line)
 
 	for (i = 0; i < N_CLIENTS; i++)
 		if (cl[i])
-			sum += cl[i]->q.bytes;
+			sum += info(cl[i]).queued_bytes;
 	CU_ASSERT_EQUAL(rm_stats.queued_bytes, sum);
 	if (rm_stats.queued_bytes != sum)
 		fprintf(stderr, "\n  line %d: queued_bytes %" PRIu64 ", rings "
@@ -346,7 +356,7 @@ rejoin_answers_joined_again_without_presence(void)
 	CU_ASSERT_STRING_EQUAL(e1, e2);
 	nothing_for(0);
 	nothing_for(1);
-	CU_ASSERT_EQUAL(cl[1]->n_rooms, 1);
+	CU_ASSERT_EQUAL(info(cl[1]).n_rooms, 1);
 	CU_ASSERT_EQUAL(hub_room(h, "r")->n_members, 2);
 }
 
@@ -417,7 +427,7 @@ leave_answers_left_or_not_member(void)
 	CU_ASSERT_EQUAL(say(0, "{\"type\":\"leave\",\"room_id\":\"r\"}"), 0);
 	next_is(0, "{\"type\":\"left\",\"room_id\":\"r\"}");
 	nothing_for(0);
-	CU_ASSERT_EQUAL(cl[0]->n_rooms, 0);
+	CU_ASSERT_EQUAL(info(cl[0]).n_rooms, 0);
 	CU_ASSERT_PTR_NULL(hub_room(h, "r"));
 	/* again: not a member of a room that does not exist */
 	CU_ASSERT_EQUAL(say(0, "{\"type\":\"leave\",\"room_id\":\"r\"}"), 0);
@@ -491,9 +501,9 @@ guest_sender_is_guest_conn_id(void)
 
 	connect_(0, &conf);
 	connect_(1, &conf);
-	CU_ASSERT_NOT_EQUAL(cl[0]->conn_id, cl[1]->conn_id);
-	snprintf(guest, sizeof(guest), "guest-%" PRIu64, cl[1]->conn_id);
-	CU_ASSERT_PTR_NULL(cl[1]->user_id);
+	CU_ASSERT_NOT_EQUAL(info(cl[0]).conn_id, info(cl[1]).conn_id);
+	snprintf(guest, sizeof(guest), "guest-%" PRIu64, info(cl[1]).conn_id);
+	CU_ASSERT_PTR_NULL(info(cl[1]).user_id);
 	CU_ASSERT_STRING_EQUAL(uid(cl[1]), guest);
 	join(0, "r", "alice");
 	CU_ASSERT_EQUAL(say(1, "{\"type\":\"join\",\"room_id\":\"r\"}"), 0);
@@ -509,7 +519,7 @@ first_user_id_sticks_user_mismatch_after(void)
 	char guest[32], e[64];
 
 	connect_(0, &conf);
-	snprintf(guest, sizeof(guest), "guest-%" PRIu64, cl[0]->conn_id);
+	snprintf(guest, sizeof(guest), "guest-%" PRIu64, info(cl[0]).conn_id);
 	/* a join without user_id leaves the guest id and sets nothing */
 	CU_ASSERT_EQUAL(say(0, "{\"type\":\"join\",\"room_id\":\"a\"}"), 0);
 	joined_is(0, "a", guest, 1, 0, e);
@@ -523,7 +533,7 @@ first_user_id_sticks_user_mismatch_after(void)
 	error_is(0, "user_mismatch", "join");
 	nothing_for(0);
 	CU_ASSERT_PTR_NULL(hub_room(h, "c"));
-	CU_ASSERT_EQUAL(cl[0]->n_rooms, 2);
+	CU_ASSERT_EQUAL(info(cl[0]).n_rooms, 2);
 	/* the same one, or none, is fine */
 	CU_ASSERT_EQUAL(say(0, "{\"type\":\"join\",\"room_id\":\"c\","
 			    "\"user_id\":\"alice\"}"), 0);
@@ -761,15 +771,15 @@ drop_policy_counts_and_notifies(void)
 		next_is(0, bc("r", "fast", (unsigned int)i,
 			      i == 1 ? "1" : i == 2 ? "2" : "0"));
 	CU_ASSERT_EQUAL(rm_stats.messages_dropped, 3);
-	CU_ASSERT_EQUAL(cl[1]->q.count, 2);
-	CU_ASSERT_EQUAL(cl[1]->dropped_pending, 3);
+	CU_ASSERT_EQUAL(hub_client_queued(cl[1]), 2);
+	CU_ASSERT_EQUAL(info(cl[1]).dropped_pending, 3);
 	CU_ASSERT_EQUAL(owner[1].wakes, 2);	/* empty -> non-empty once */
 	CU_ASSERT_EQUAL(owner[1].closes, 0);
 	/* one written: room again, the notice goes behind what is held */
 	CU_ASSERT_TRUE_FATAL(take(1, buf, sizeof(buf)));
 	CU_ASSERT_STRING_EQUAL(buf, bc("r", "fast", 1, "1"));
-	CU_ASSERT_EQUAL(cl[1]->q.count, 2);
-	CU_ASSERT_EQUAL(cl[1]->dropped_pending, 0);
+	CU_ASSERT_EQUAL(hub_client_queued(cl[1]), 2);
+	CU_ASSERT_EQUAL(info(cl[1]).dropped_pending, 0);
 	CU_ASSERT_EQUAL(owner[1].wakes, 2);	/* the ring was not empty */
 	next_is(1, bc("r", "fast", 2, "2"));
 	next_is(1, "{\"type\":\"dropped\",\"count\":3}");
@@ -795,11 +805,11 @@ drop_notice_wakes_an_emptied_ring(void)
 	broadcast(0, "r", "2");
 	broadcast(0, "r", "3");
 	drain(0);
-	CU_ASSERT_EQUAL(cl[1]->q.count, 2);
+	CU_ASSERT_EQUAL(hub_client_queued(cl[1]), 2);
 	wakes = owner[1].wakes;
 	/* the transport writes both at once */
-	hub_written(h, cl[1], 2, msg_frame_len(sendq_peek(&cl[1]->q, 0)) +
-		    msg_frame_len(sendq_peek(&cl[1]->q, 1)));
+	hub_written(h, cl[1], 2, msg_frame_len(hub_client_peek(cl[1], 0)) +
+		    msg_frame_len(hub_client_peek(cl[1], 1)));
 	CU_ASSERT_EQUAL(owner[1].wakes, wakes + 1);
 	next_is(1, "{\"type\":\"dropped\",\"count\":1}");
 	nothing_for(1);
@@ -838,7 +848,7 @@ drop_policy_bounds_ring_bytes_too(void)
 	/* a broadcast frame is over 64 bytes: only an empty ring takes one */
 	broadcast(0, "r", "1");
 	broadcast(0, "r", "2");
-	CU_ASSERT_EQUAL(cl[1]->q.count, 1);
+	CU_ASSERT_EQUAL(hub_client_queued(cl[1]), 1);
 	CU_ASSERT_EQUAL(rm_stats.messages_dropped, 1);
 	next_is(1, bc("r", "fast", 1, "1"));
 	next_is(1, "{\"type\":\"dropped\",\"count\":1}");
@@ -864,12 +874,12 @@ close_policy_closes_once_with_4001(void)
 	CU_ASSERT_EQUAL(rm_stats.slow_consumer_closes, 1);
 	CU_ASSERT_EQUAL(rm_stats.messages_dropped, 0);
 	/* what was queued may be kept or released, but nothing is added */
-	held = cl[1]->q.count;
+	held = hub_client_queued(cl[1]);
 	CU_ASSERT_TRUE(held <= 2);
 	broadcast(0, "r", "4");
 	broadcast(0, "r", "5");
 	CU_ASSERT_EQUAL(owner[1].closes, 1);
-	CU_ASSERT_EQUAL(cl[1]->q.count, held);
+	CU_ASSERT_EQUAL(hub_client_queued(cl[1]), held);
 	check_queued_bytes();
 	drain(1);
 	nothing_for(1);
@@ -942,7 +952,7 @@ max_queued_bytes_off_by_default(void)
 		broadcast(0, "r", "0");
 		drain(0);
 	}
-	CU_ASSERT_EQUAL(cl[1]->q.count, 200);
+	CU_ASSERT_EQUAL(hub_client_queued(cl[1]), 200);
 	CU_ASSERT_EQUAL(owner[1].closes, 0);
 	CU_ASSERT_EQUAL(rm_stats.slow_consumers_shed, 0);
 	check_queued_bytes();
@@ -1051,8 +1061,8 @@ written_counts_messages_and_bytes_sent(void)
 	broadcast(0, "r", "1");
 	broadcast(0, "r", "22");
 	for (i = 0; i < 2; i++)
-		bytes += msg_frame_len(sendq_peek(&cl[i]->q, 0)) +
-			 msg_frame_len(sendq_peek(&cl[i]->q, 1));
+		bytes += msg_frame_len(hub_client_peek(cl[i], 0)) +
+			 msg_frame_len(hub_client_peek(cl[i], 1));
 	CU_ASSERT_EQUAL(rm_stats.messages_sent, 0);	/* queued, not sent */
 	drain(0);
 	drain(1);
@@ -1116,7 +1126,7 @@ decode_errors_reach_the_sender_with_ref(void)
 	nothing_for(0);
 	CU_ASSERT_EQUAL(rm_stats.rooms_active, 0);
 	/* a bad user_id on the first join does not set the user */
-	CU_ASSERT_PTR_NULL(cl[0]->user_id);
+	CU_ASSERT_PTR_NULL(info(cl[0]).user_id);
 }
 
 /*---- direct messages ----*/
@@ -1133,7 +1143,7 @@ direct_reaches_every_connection_of_the_user(void)
 	join(0, "r", "alice");
 	join(1, "x", "bob");
 	join(2, "y", "bob");
-	snprintf(guest, sizeof(guest), "guest-%" PRIu64, cl[3]->conn_id);
+	snprintf(guest, sizeof(guest), "guest-%" PRIu64, info(cl[3]).conn_id);
 	CU_ASSERT_EQUAL(say(0, "{\"type\":\"direct\",\"to\":\"bob\","
 			    "\"content\":{\"m\": 1}}"), 0);
 	next_is(1, "{\"type\":\"direct\",\"from\":\"alice\",\"content\":"
@@ -1171,13 +1181,13 @@ direct_to_nobody_is_no_such_user(void)
 
 	connect_(0, &conf);
 	connect_(1, &conf);
-	snprintf(guest0, sizeof(guest0), "guest-%" PRIu64, cl[0]->conn_id);
+	snprintf(guest0, sizeof(guest0), "guest-%" PRIu64, info(cl[0]).conn_id);
 	CU_ASSERT_EQUAL(say(0, "{\"type\":\"direct\",\"to\":\"nobody\","
 			    "\"content\":1}"), 0);
 	error_is(0, "no_such_user", "direct");
 	/* a user that set its id is no longer reachable as a guest */
 	snprintf(t, sizeof(t), "{\"type\":\"direct\",\"to\":\"guest-%" PRIu64
-		 "\",\"content\":1}", cl[1]->conn_id);
+		 "\",\"content\":1}", info(cl[1]).conn_id);
 	join(1, "r", "bob");
 	CU_ASSERT_EQUAL(say(0, t), 0);
 	error_is(0, "no_such_user", "direct");

@@ -1,0 +1,150 @@
+/*
+ * admission.c: who may connect. The handshake's checks (the vhost serves
+ * roomcast, the subprotocol, allowed-origins, max-connections,
+ * max-connections-per-ip, draining), each refused with the HTTP status
+ * PROTOCOL.md gives, and the accounting of those admitted: per vhost, per
+ * IP, and the hub's registration.
+ */
+#include "glue.h"
+
+#include "ipcount.h"
+#include "rm_clock.h"
+#include "stats.h"
+#include "roomcast_lws.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/*
+ * Refuses an upgrade with an HTTP status (PROTOCOL.md, Close codes). The
+ * answer is written here rather than by lws_return_http_status(), which
+ * at this stage of an upgrade answers "HTTP/1.0", refused by strict
+ * clients.
+ */
+static int
+refuse(struct lws *wsi, unsigned int status, const char *why)
+{
+	unsigned char buf[LWS_PRE + 256];
+	int n;
+
+	rm_stats.connections_refused++;
+	n = lws_snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+			 "HTTP/1.1 %u %s\r\ncontent-type: text/plain\r\n"
+			 "content-length: %u\r\nconnection: close\r\n\r\n%s\n",
+			 status, why, (unsigned int)strlen(why) + 1, why);
+	lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL);
+	return -1;
+}
+
+/* Returns 1 if the comma-separated @list names roomcast.v1. */
+static int
+names_our_protocol(const char *list)
+{
+	const char *p = list;
+	size_t n = strlen(ROOMCAST_SUBPROTOCOL);
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!strncmp(p, ROOMCAST_SUBPROTOCOL, n) &&
+		    (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+			return 1;
+		while (*p && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * An upgrade, before lws answers it. This reaches us because "roomcast" is
+ * the vhost's default protocol (its "default" option), so it is the
+ * protocol bound to a new connection's HTTP request.
+ */
+int
+admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
+			  const char *upgrade)
+{
+	char buf[256];
+
+	if (strcasecmp(upgrade, "websocket"))
+		return 0;
+	if (!vhd || !vhd->enabled)
+		return refuse(wsi, 403, "Forbidden");
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
+	    (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) < 0 ||
+	     !names_our_protocol(buf)))
+		return refuse(wsi, 400, "Bad Request");
+	/* an Origin too long to copy cannot be an allowed one */
+	if (vhd->conf.n_origins &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
+	    (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_ORIGIN) < 0 ||
+	     !rconf_origin_allowed(&vhd->conf, buf)))
+		return refuse(wsi, 403, "Forbidden");
+	if (rm_stats.draining ||
+	    (vhd->conf.max_connections &&
+	     vhd->connections >= vhd->conf.max_connections))
+		return refuse(wsi, 503, "Service Unavailable");
+	if (vhd->conf.max_connections_per_ip &&
+	    ipcount_get(glue_ipcount, lws_get_peer_simple(wsi, buf,
+			sizeof(buf)) ? buf : "") >=
+	    vhd->conf.max_connections_per_ip) {
+		rm_stats.refused_per_ip++;
+		return refuse(wsi, 503, "Service Unavailable");
+	}
+	return 0;
+}
+
+/*
+ * lws binds a client to the "roomcast" entry when it names no subprotocol,
+ * or when the first of its list that we know is "roomcast", which is no
+ * subprotocol of ours.
+ */
+int
+admission_filter(struct lws *wsi, struct vhd__roomcast *vhd)
+{
+	if (!vhd || !vhd->enabled)
+		return -1;
+	if (vhost_is_config_entry(wsi) &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+		return -1;
+	return 0;
+}
+
+int
+admission_established(struct lws *wsi, struct pss__roomcast *pss,
+		      struct vhd__roomcast *vhd)
+{
+	int64_t now = rm_clock_ms();
+
+	memset(pss, 0, sizeof(*pss));
+	pss->last_rx_ms = now;
+	pss->client = hub_client_new(glue_hub, &vhd->conf, wsi, now);
+	if (!pss->client)
+		return -1;
+	if (vhd->conf.max_connections_per_ip) {
+		char addr[64];
+
+		pss->ip = ipcount_take(glue_ipcount, lws_get_peer_simple(wsi,
+					addr, sizeof(addr)) ? addr : "");
+	}
+	vhd->connections++;
+	sweep_note_opened();
+	return 0;
+}
+
+void
+admission_closed(struct lws *wsi, struct pss__roomcast *pss,
+		 struct vhd__roomcast *vhd)
+{
+	if (!pss->client)
+		return;
+	wakes_forget(wsi, pss);
+	hub_client_free(glue_hub, pss->client);
+	pss->client = NULL;
+	ipcount_put(glue_ipcount, pss->ip);
+	pss->ip = NULL;
+	vhd->connections--;
+	free(pss->rx);
+	pss->rx = NULL;
+}

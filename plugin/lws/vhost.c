@@ -1,0 +1,181 @@
+/*
+ * vhost.c: the protocol table lws and lwsws are given, the one callback's
+ * dispatch to the files of the glue (glue.h), and each vhost's roomcast
+ * state, made at PROTOCOL_INIT from the vhost's options.
+ *
+ * Built two ways: into the plugin libprotocol_roomcast.so, whose one
+ * export `roomcast` lwsws looks up, and statically into roomcast-server
+ * (LWS_PLUGIN_STATIC).
+ */
+#include "glue.h"
+
+#include "msg.h"
+#include "rm_clock.h"
+#include "stats.h"
+#include "roomcast_lws.h"
+#include "status.h"
+
+#include <string.h>
+
+_Static_assert(MSG_HEADROOM + MSG_MAX_FRAME_HDR >= LWS_PRE,
+	       "a msg must have LWS_PRE bytes in front of its payload");
+_Static_assert(MSG_HEADROOM >= LWS_PRE,
+	       "a msg must have LWS_PRE bytes in front of its frame");
+
+/* Once a second per vhost: the messages-per-second sample. */
+static void
+sample_stats(lws_sorted_usec_list_t *sul)
+{
+	struct vhd__roomcast *vhd =
+		lws_container_of(sul, struct vhd__roomcast, sul_stats);
+
+	stats_sample(rm_clock_ms());
+	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
+			 LWS_US_PER_SEC);
+}
+
+/*
+ * The vhost's roomcast state, kept by the "roomcast" entry whichever of
+ * the two entries (see roomcast_names.h) @wsi is bound to.
+ */
+struct vhd__roomcast *
+vhost_of(struct lws *wsi)
+{
+	struct lws_vhost *vh = lws_get_vhost(wsi);
+
+	return lws_protocol_vh_priv_get(vh,
+		lws_vhost_name_to_protocol(vh, ROOMCAST_CONFIG_NAME));
+}
+
+int
+vhost_is_config_entry(struct lws *wsi)
+{
+	return !strcmp(lws_get_protocol(wsi)->name, ROOMCAST_CONFIG_NAME);
+}
+
+static int
+vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
+{
+	struct lws_vhost *vh = lws_get_vhost(wsi);
+	const struct lws_protocols *prot = lws_get_protocol(wsi);
+	struct vhd__roomcast *vhd;
+	char err[160];
+
+	if (!vhost_is_config_entry(wsi))
+		return 0;
+	vhd = lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*vhd));
+	if (!vhd)
+		return -1;
+	vhd->context = lws_get_context(wsi);
+	vhd->vhost = vh;
+	vhd->protocol = prot;
+	rconf_init(&vhd->conf);
+	/* Only vhosts whose config lists roomcast.v1 serve it. */
+	vhd->enabled = pvo != NULL;
+	for (; pvo; pvo = pvo->next)
+		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
+			      sizeof(err))) {
+			lwsl_err("%s: vhost %s: option %s\n", __func__,
+				 lws_get_vhost_name(vh), err);
+			rconf_free(&vhd->conf);
+			return -1;
+		}
+	if (glue_hold(vhd->context))
+		return -1;
+	wakes_bound(&vhd->conf);
+	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
+			 LWS_US_PER_SEC);
+	return 0;
+}
+
+static void
+vhost_on_destroy(struct vhd__roomcast *vhd)
+{
+	if (!vhd)
+		return;
+	lws_sul_cancel(&vhd->sul_stats);
+	rconf_free(&vhd->conf);
+	glue_release();
+}
+
+int
+callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
+		  void *user, void *in, size_t len)
+{
+	struct pss__roomcast *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		return vhost_on_init(wsi, in);
+	case LWS_CALLBACK_PROTOCOL_DESTROY:
+		if (vhost_is_config_entry(wsi))
+			vhost_on_destroy(lws_protocol_vh_priv_get(
+				lws_get_vhost(wsi), lws_get_protocol(wsi)));
+		break;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return admission_confirm_upgrade(wsi, vhost_of(wsi), in);
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return admission_filter(wsi, vhost_of(wsi));
+	case LWS_CALLBACK_ESTABLISHED:
+		return admission_established(wsi, pss, vhost_of(wsi));
+	case LWS_CALLBACK_CLOSED:
+		admission_closed(wsi, pss, vhost_of(wsi));
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		return receive_piece(wsi, pss, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		receive_heard(pss);
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		receive_peer_close(in, len);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return send_writeable(wsi, pss);
+	default:
+		/* HTTP requests reach the default protocol before mounts */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+	return 0;
+}
+
+/*
+ * tx_packet_size: the most lws_issue_raw() hands to one send(); left 0 it
+ * falls back to rx_buffer_size, and a batch would leave in 256-byte
+ * pieces, one send() each.
+ *
+ * rx_buffer_size: lws keeps a buffer this big per connection for its
+ * whole life, the largest part of an idle connection's memory we control
+ * (1024 bytes cost 2.5 KB RSS per idle connection, 256 bytes 1.65 KB);
+ * messages larger than it arrive in pieces and are reassembled
+ * (receive.c). It is also the most lws reads from a socket per turn of
+ * its loop, which is why wakes are held while input waits (wakes.c). 128
+ * is the least that holds a whole control frame payload (125 bytes): lws
+ * answers a ping cut in two with two pongs.
+ */
+#define RM_RX_BUFFER 128
+
+const struct lws_protocols roomcast_protocols[] = {
+	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
+	{ ROOMCAST_CONFIG_NAME, callback_roomcast,
+	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
+	{ ROOMCAST_SUBPROTOCOL, callback_roomcast,
+	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
+	{ ROOMCAST_STATUS_PROTOCOL_NAME, callback_roomcast_status,
+	  ROOMCAST_STATUS_PSS_SIZE, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }	/* terminator */
+};
+const int roomcast_protocols_count =
+	sizeof(roomcast_protocols) / sizeof(roomcast_protocols[0]) - 1;
+
+#if !defined(LWS_PLUGIN_STATIC)
+/* lwsws brings its own HTTP protocol: export the rest. */
+LWS_VISIBLE const lws_plugin_protocol_t roomcast = {
+	.hdr = {
+		"roomcast",
+		"lws_protocol_plugin",
+		LWS_PLUGIN_API_MAGIC
+	},
+	.protocols = &roomcast_protocols[1],
+	.count_protocols = 3,
+};
+#endif

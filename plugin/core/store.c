@@ -603,12 +603,9 @@ store_mark_check(struct store *s, struct store_mark *mk, const char *room,
 		 * this mark. So its seqs up to the mark are safe at once.
 		 */
 		mark = next - 1 + s->o.block;
-		t = store_reserve(s, room, epoch, mark);
-		if (!t)
+		if (!store_reserve(s, room, epoch, mark))
 			return RM_E_NOMEM;
-		mk->durable = mk->pending = mark;
-		mk->ticket = t;
-		return 0;
+		mk->durable = mark;
 	}
 	if (!mk->pending && next + s->o.block / 2 > mk->durable) {
 		mark = (next - 1 > mk->durable ? next - 1 : mk->durable) +

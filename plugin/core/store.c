@@ -82,6 +82,7 @@ struct store {
 	struct timespec q_since;	/* when the queue became non-empty */
 	struct item *done_head, **done_tail;
 	int stopping;
+	int loading;			/* store_load() has the connection */
 	struct store_stats st;
 
 	uint64_t next_ticket;		/* loop only */
@@ -184,8 +185,8 @@ create_schema(sqlite3 *db)
 }
 
 /*
- * Checks that @db is empty (then creates the schema) or roomcast's with
- * a schema this code knows. Returns 0, or -1 with the reason in @err.
+ * Checks that @db is empty or roomcast's with a schema this code knows.
+ * Returns 1 if roomcast's, 0 if empty, or -1 with the reason in @err.
  */
 static int
 check_identity(sqlite3 *db, const char *path, char *err, size_t errlen)
@@ -462,7 +463,10 @@ store_load(struct store *s, int (*cb)(void *arg, const struct store_room *),
 	 */
 	snprintf(sql, sizeof(sql), "UPDATE room SET seq_reserved = "
 		 "seq_reserved + %llu", (unsigned long long)s->o.block);
-	pthread_mutex_lock(&s->mu);	/* the writer is idle: nothing queued */
+	/* what @cb queues waits: the writer uses the connection after us */
+	pthread_mutex_lock(&s->mu);
+	s->loading = 1;
+	pthread_mutex_unlock(&s->mu);
 	rc = exec(s->db, "BEGIN IMMEDIATE");
 	if (rc == SQLITE_OK)
 		rc = load_rooms(s, cb, arg);
@@ -477,6 +481,9 @@ store_load(struct store *s, int (*cb)(void *arg, const struct store_room *),
 			sqlite3_errstr(rc));
 		exec(s->db, "ROLLBACK");
 	}
+	pthread_mutex_lock(&s->mu);
+	s->loading = 0;
+	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return rc == SQLITE_OK ? 0 : -1;
 }
@@ -521,17 +528,9 @@ store_put_msg(struct store *s, const char *room, const char *epoch,
 	      uint64_t seq, unsigned int keep, const void *bytes, size_t len,
 	      void *token)
 {
-	struct item *it;
-
-	pthread_mutex_lock(&s->mu);
-	if (s->st.queued >= s->o.queue_max) {
-		s->st.queue_drops++;
-		pthread_mutex_unlock(&s->mu);
-		return RM_E_FULL;
-	}
-	pthread_mutex_unlock(&s->mu);
 	/* allocated outside the lock: the writer never waits for malloc */
-	it = item_new(ITEM_MSG, room, epoch);
+	struct item *it = item_new(ITEM_MSG, room, epoch);
+
 	if (!it)
 		return RM_E_NOMEM;
 	it->seq = seq;
@@ -540,6 +539,12 @@ store_put_msg(struct store *s, const char *room, const char *epoch,
 	it->len = len;
 	it->token = token;
 	pthread_mutex_lock(&s->mu);
+	if (s->st.queued >= s->o.queue_max) {
+		s->st.queue_drops++;
+		pthread_mutex_unlock(&s->mu);
+		free(it);
+		return RM_E_FULL;
+	}
 	s->st.queued++;
 	enqueue_locked(s, it);
 	pthread_mutex_unlock(&s->mu);
@@ -766,7 +771,7 @@ wait_batch(struct store *s)
 {
 	struct timespec due;
 
-	while (!s->q_head && !s->stopping)
+	while ((!s->q_head || s->loading) && !s->stopping)
 		pthread_cond_wait(&s->cv, &s->mu);
 	if (!s->q_head)
 		return 0;

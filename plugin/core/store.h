@@ -106,9 +106,10 @@ struct store *store_open(const char *path, const struct store_opts *opts,
 /*
  * Calls @cb once per stored room, messages oldest first, after moving
  * each room's durable reservation one block ahead (so the first seqs of
- * this run need no wait). Call once, right after store_open(), before
- * anything is queued. Returns 0, or -1 with a reason in @err (a failed
- * read, or @cb returning nonzero).
+ * this run need no wait). Call once, right after store_open(); what @cb
+ * queues (a room's store_mark_check, say) is written after the load.
+ * Returns 0, or -1 with a reason in @err (a failed read, or @cb
+ * returning nonzero).
  */
 int store_load(struct store *s,
 	       int (*cb)(void *arg, const struct store_room *room), void *arg,

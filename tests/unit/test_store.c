@@ -395,6 +395,51 @@ test_store_sigkill_resumes_above_every_sent_seq(void)
 	remove_dir();
 }
 
+static struct store *cb_store;
+
+/*
+ * A hub's load: each room asks for a seq near its durable mark, which
+ * queues a reservation from inside the callback.
+ */
+static int
+load_and_reserve_cb(void *arg, const struct store_room *room)
+{
+	struct store_mark mk = { .durable = room->durable };
+
+	load_cb(arg, room);
+	return store_mark_check(cb_store, &mk, room->id, room->epoch,
+				room->durable - 4);
+}
+
+static void
+test_store_load_callback_may_queue(void)
+{
+	struct store_opts o = { .block = 10 };
+	struct store_mark mk = { 0 };
+	char err[256];
+	struct store *s;
+
+	make_dir();
+	s = open_load(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	put_range(s, &mk, "r", "e", 1, 2, 10);
+	store_close(s, release_cb);
+
+	cb_store = s = store_open(path, &o, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(store_load(s, load_and_reserve_cb, NULL, err,
+				   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(seen.r[0].seq, 10);
+	/* 16 + 10 / 2 > 20: the next block (to 30) was asked for */
+	store_close(s, release_cb);
+	s = open_load(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(seen.r[0].seq, 30);
+	store_close(s, release_cb);
+	remove_dir();
+}
+
 /* store_open on @path fails with an error naming it and saying @why. */
 static void
 check_open_fails(const char *why)
@@ -617,6 +662,7 @@ CU_TestInfo store_tests[] = {
 	  test_store_mark_refuses_beyond_undurable_mark },
 	{ "SIGKILL resumes above every sent seq",
 	  test_store_sigkill_resumes_above_every_sent_seq },
+	{ "load callback may queue", test_store_load_callback_may_queue },
 	{ "refuses bad files", test_store_refuses_bad_files },
 	{ "refuses a file locked by another process",
 	  test_store_refuses_file_locked_by_another_process },

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -528,9 +529,12 @@ store_put_msg(struct store *s, const char *room, const char *epoch,
 	      uint64_t seq, unsigned int keep, const void *bytes, size_t len,
 	      void *token)
 {
-	/* allocated outside the lock: the writer never waits for malloc */
-	struct item *it = item_new(ITEM_MSG, room, epoch);
+	struct item *it;
 
+	if (len > INT_MAX)
+		return RM_E_INVAL;	/* SQLite binds an int length */
+	/* allocated outside the lock: the writer never waits for malloc */
+	it = item_new(ITEM_MSG, room, epoch);
 	if (!it)
 		return RM_E_NOMEM;
 	it->seq = seq;
@@ -828,6 +832,8 @@ batch_failed(struct store *s, struct item *batch, int rc)
 	struct item *it, *next, *retry = NULL, **rt = &retry;
 
 	s->st.write_failures++;
+	if (s->st.state != STORE_ERROR)
+		s->st.error_episodes++;	/* the glue logs once per episode */
 	s->st.state = STORE_ERROR;
 	s->st.last_error = rc;
 	for (it = batch; it; it = next) {

@@ -34,8 +34,6 @@
 #define STORE_SCHEMA_VERSION 1
 /* PRAGMA application_id of a roomcast database: "RCST". */
 #define STORE_APP_ID 0x52435354
-/* Longest epoch string kept. */
-#define STORE_EPOCH_MAX 63
 
 struct store;
 
@@ -62,6 +60,7 @@ struct store_stats {
 	uint64_t queue_drops;	/* messages not queued: the queue was full */
 	/* messages held: queued, being written, or not yet polled back */
 	uint64_t queued;
+	uint64_t error_episodes;	/* times the state turned to error */
 	enum store_state state;
 	int last_error;		/* SQLite's code of the last failure, 0 if none */
 };
@@ -119,7 +118,8 @@ int store_load(struct store *s,
  * Queues message @seq of @room (under @epoch) for writing; the room keeps
  * its newest @keep. Returns 0 when queued: @bytes must stay valid until
  * @token comes back from store_poll_done(). Returns RM_E_FULL (counted in
- * queue_drops) or RM_E_NOMEM when not queued: @token is not kept.
+ * queue_drops), RM_E_NOMEM, or RM_E_INVAL (@len over INT_MAX) when not
+ * queued: @token is not kept.
  */
 int store_put_msg(struct store *s, const char *room, const char *epoch,
 		  uint64_t seq, unsigned int keep, const void *bytes,

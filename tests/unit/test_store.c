@@ -595,7 +595,8 @@ disk_full_child(void)
 	if (!wait_committed(s, t))
 		return 8;
 	store_get_stats(s, &st);
-	if (st.state != STORE_OK)
+	if (st.state != STORE_OK || st.error_episodes != 1 ||
+	    st.rows_failed != 40)
 		return 9;
 	store_close(s, release_cb);
 	return 0;

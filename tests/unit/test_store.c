@@ -328,9 +328,12 @@ test_store_mark_refuses_beyond_undurable_mark(void)
 /*
  * A child hands out seqs as fast as the mark check allows and then
  * SIGKILLs itself, telling the parent through a pipe the highest seq it
- * gave. After the crash, the room's numbering resumes above it, and the
- * file opens and loads.
+ * gave, and the highest it gave more than a second before the kill.
+ * After the crash, the file is sound, the room's numbering resumes above
+ * every seq given, and no message older than a second was lost.
  */
+#define OLD_BIT (1ULL << 63)
+
 static void
 crash_child(int wfd)
 {
@@ -350,15 +353,44 @@ crash_child(int wfd)
 			_exit(4);
 		store_poll_done(s, NULL);
 		usleep(1000);
+		if (i == 150) {
+			/* what was sent a second before the kill is kept */
+			seq |= OLD_BIT;
+			if (write(wfd, &seq, sizeof(seq)) != sizeof(seq))
+				_exit(4);
+			seq &= ~OLD_BIT;
+			usleep(1100 * 1000);
+		}
 	}
 	kill(getpid(), SIGKILL);
 	_exit(5);
 }
 
+/* Returns 1 if SQLite finds the test's file sound. */
+static int
+integrity_ok(void)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int ok = 0;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return 0;
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st,
+			       NULL) == SQLITE_OK) {
+		ok = sqlite3_step(st) == SQLITE_ROW &&
+		     !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return ok;
+}
+
 static void
 test_store_sigkill_resumes_above_every_sent_seq(void)
 {
-	uint64_t sent = 0, v;
+	uint64_t sent = 0, old = 0, v;
+	unsigned int n, i;
 	struct store *s;
 	int fds[2], st;
 	pid_t pid;
@@ -372,25 +404,31 @@ test_store_sigkill_resumes_above_every_sent_seq(void)
 		crash_child(fds[1]);
 	}
 	close(fds[1]);
-	while (read(fds[0], &v, sizeof(v)) == sizeof(v))
-		sent = v;
+	while (read(fds[0], &v, sizeof(v)) == sizeof(v)) {
+		if (v & OLD_BIT)
+			old = v & ~OLD_BIT;
+		else
+			sent = v;
+	}
 	close(fds[0]);
 	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
 	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	CU_ASSERT_TRUE(sent > 100);	/* it did get far */
+	CU_ASSERT_TRUE(old > 50 && old < sent);
+	CU_ASSERT_TRUE(integrity_ok());
 
 	s = open_load(&(struct store_opts){ .block = 32 });
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL_FATAL(seen.n, 1);
 	CU_ASSERT_STRING_EQUAL(seen.r[0].epoch, "e");
 	CU_ASSERT_TRUE(seen.r[0].seq >= sent);
-	/* held messages are some of those sent, in order, below the seq */
-	CU_ASSERT_TRUE_FATAL(seen.r[0].n <= 50);
-	if (seen.r[0].n) {
-		CU_ASSERT_TRUE(seen.r[0].mseq[seen.r[0].n - 1] <= sent);
-		CU_ASSERT_TRUE(seen.r[0].mseq[0] < seen.r[0].mseq[seen.r[0].n - 1] ||
-			       seen.r[0].n == 1);
-	}
+	/* the newest 50 of those written, in order, none above what was sent */
+	n = seen.r[0].n;
+	CU_ASSERT_TRUE_FATAL(n > 0 && n <= 50);
+	CU_ASSERT_TRUE(seen.r[0].mseq[n - 1] <= sent);
+	CU_ASSERT_TRUE(seen.r[0].mseq[n - 1] >= old);
+	for (i = 1; i < n; i++)
+		CU_ASSERT_TRUE(seen.r[0].mseq[i - 1] < seen.r[0].mseq[i]);
 	store_close(s, release_cb);
 	remove_dir();
 }

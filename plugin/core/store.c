@@ -406,7 +406,12 @@ load_room(sqlite3_stmt *st, struct store_room *r, struct store_msg **msgs,
 	}
 	r->msgs = *msgs;
 	r->n_msgs = n;
-	rc = rc == SQLITE_DONE ? (cb(arg, r) ? SQLITE_ABORT : SQLITE_OK) : rc;
+	r->n_contig = 0;
+	while (r->n_contig < n &&
+	       (*msgs)[n - 1 - r->n_contig].seq == r->seq - r->n_contig)
+		r->n_contig++;
+	if (rc == SQLITE_DONE)
+		rc = cb && cb(arg, r) ? SQLITE_ABORT : SQLITE_OK;
 	while (n)
 		free((char *)(*msgs)[--n].text);
 	return rc;

@@ -80,6 +80,12 @@ struct store_room {
 	uint64_t durable;	/* seqs up to this are already reserved durably */
 	const struct store_msg *msgs;	/* oldest first, increasing seqs */
 	unsigned int n_msgs;
+	/*
+	 * How many of the newest msgs have consecutive seqs ending at @seq:
+	 * the ones recovery may replay. Fewer than n_msgs after a SIGKILL
+	 * (the seq jumped to the reserved mark: 0) or a dropped write (a hole).
+	 */
+	unsigned int n_contig;
 };
 
 /*
@@ -103,7 +109,7 @@ struct store *store_open(const char *path, const struct store_opts *opts,
 			 char *err, size_t errlen);
 
 /*
- * Calls @cb once per stored room, messages oldest first, after moving
+ * Calls @cb (if any) once per stored room, messages oldest first, moving
  * each room's durable reservation one block ahead (so the first seqs of
  * this run need no wait). Call once, right after store_open(); what @cb
  * queues (a room's store_mark_check, say) is written after the load.

@@ -73,7 +73,11 @@ struct auth_config {
  * exact room id or a prefix followed by '*'.
  */
 struct auth_claims {
-	int64_t exp;		/* the token's `exp`, seconds since the epoch */
+	/*
+	 * The token's `exp`, seconds since the epoch. An `exp` written past
+	 * int64 reads as INT64_MAX: compute timers without overflow.
+	 */
+	int64_t exp;
 	const char *sub;	/* the user_id, NUL-terminated */
 	size_t sub_len;
 	int n_rooms;		/* -1: no `rooms` claim, any room */

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -619,6 +620,19 @@ exp_and_nbf(void)
 	/* an integer too large for int64 is not a way to live for ever */
 	CU_ASSERT_NOT_EQUAL(check_hs(hs, "{\"sub\":\"a\",\"exp\":"
 				     "-99999999999999999999999}"), AUTH_OK);
+	/* past int64: read as INT64_MAX, not wrapped into the past */
+	{
+		char *t = mint_hs(HS, "{\"sub\":\"a\",\"exp\":99999999999999999999}",
+				  SECRET, 32);
+		struct auth_claims *c = NULL;
+
+		CU_ASSERT_EQUAL(auth_verify(hs, t, strlen(t), T0, &c, NULL, 0),
+				AUTH_OK);
+		CU_ASSERT_FATAL(c != NULL);
+		CU_ASSERT_EQUAL(c->exp, INT64_MAX);
+		auth_claims_free(c);
+		free(t);
+	}
 	/* nbf: up to AUTH_NBF_LEEWAY_S early is fine, later not */
 	CU_ASSERT_EQUAL(check_hs(hs, "{\"sub\":\"a\",\"exp\":1700000100,"
 				 "\"nbf\":1700000005}"), AUTH_OK);
@@ -784,15 +798,11 @@ bad_patterns_make_the_token_invalid(void)
 static void
 config_pairings(void)
 {
-	struct auth_config cfg;
-	char err[256];
-	char rsa[128], sec[128];
-	struct auth_keyring *kr;
+	char err[256], rsa[128], sec[128];
 
 	/* tmp_path's buffers are reused: keep copies */
 	snprintf(rsa, sizeof(rsa), "%s", tmp_path("key.pem"));
 	snprintf(sec, sizeof(sec), "%s", tmp_path("secret"));
-
 	write_pem(rsa, rsa_key);
 	write_file(sec, "s\n", 2);
 #define BAD(...) do {							\
@@ -833,6 +843,17 @@ config_pairings(void)
 	BAD(.secret = "s", .alg = "RS256");
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "auth-secret"));
 #undef BAD
+}
+
+static void
+secret_file_loses_one_newline(void)
+{
+	struct auth_config cfg;
+	char err[256], sec[128];
+	struct auth_keyring *kr;
+
+	snprintf(sec, sizeof(sec), "%s", tmp_path("secret"));
+	write_file(sec, "s\n", 2);
 	memset(&cfg, 0, sizeof(cfg));
 	CU_ASSERT(!auth_config_enabled(&cfg));
 	cfg.secret_file = sec;
@@ -857,6 +878,15 @@ config_pairings(void)
 	auth_keyring_destroy(NULL);
 }
 
+/* Sets @path's mtime to @t seconds since the epoch. */
+static void
+set_mtime(const char *path, time_t t)
+{
+	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+
+	CU_ASSERT_FATAL(utimensat(AT_FDCWD, path, ts, 0) == 0);
+}
+
 /* Replaces @path by a file holding @data, through a rename (new inode). */
 static void
 replace_file(const char *path, const void *data, size_t n)
@@ -877,11 +907,17 @@ secret_file_reload_keeps_old_key_on_bad_file(void)
 
 	snprintf(sec, sizeof(sec), "%s", tmp_path("secret"));
 	write_file(sec, "one\n", 4);
+	set_mtime(sec, T0 - 100);
 	kr = auth_keyring_create(&cfg, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(kr);
 	CU_ASSERT_EQUAL(auth_keyring_poll(kr, ++now, err, sizeof(err)), 0);
-	/* rewritten in place, same size: the timestamps tell */
+	/*
+	 * Rewritten in place, same size and inode: the mtime tells. (Set
+	 * apart by hand: two writes within one kernel clock tick may share
+	 * their timestamps.)
+	 */
 	write_file(sec, "two\n", 4);
+	set_mtime(sec, T0 - 50);
 	CU_ASSERT_EQUAL(auth_keyring_poll(kr, ++now, err, sizeof(err)), 1);
 	CU_ASSERT_EQUAL(check(kr, mint_hs(HS, GOOD, "two", 3)), AUTH_OK);
 	CU_ASSERT_EQUAL(check(kr, mint_hs(HS, GOOD, "one", 3)),
@@ -983,6 +1019,7 @@ CU_TestInfo jwt_tests[] = {
 	{ "bad patterns make the token invalid",
 	  bad_patterns_make_the_token_invalid },
 	{ "config pairings", config_pairings },
+	{ "secret file loses one newline", secret_file_loses_one_newline },
 	{ "secret file reload keeps old key on bad file",
 	  secret_file_reload_keeps_old_key_on_bad_file },
 	{ "PEM reload keeps old key on bad file",

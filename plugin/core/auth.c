@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define AUTH_HS256_LEN 32	/* HMAC-SHA256 output */
+#define AUTH_HS256_MIN_KEY 32	/* RFC 7518 3.2: a key as long as the hash */
 #define AUTH_ES256_LEN 64	/* JWS ES256: r || s, 32 bytes each */
 #define AUTH_RSA_MIN_BITS 2048	/* RFC 7518 3.3 */
 
@@ -201,7 +202,7 @@ bail:
  * or "\r\n" (what `echo` and editors add). Empty is refused.
  */
 static int
-secret_take(struct key *k, char *buf, size_t len, const char *what,
+secret_take(struct key *k, const char *buf, size_t len, const char *what,
 	    char *err, size_t errlen)
 {
 	if (len && buf[len - 1] == '\n')
@@ -382,10 +383,15 @@ auth_keyring_create(const struct auth_config *cfg, char *err, size_t errlen)
 		if (key_load_file(&kr->key, kr->path, kr->alg, &kr->cur, err,
 				  errlen))
 			goto bail;
-	} else if (secret_take(&kr->key, (char *)cfg->secret,
-			       strlen(cfg->secret), "auth-secret", err, errlen)) {
+	} else if (secret_take(&kr->key, cfg->secret, strlen(cfg->secret),
+			       "auth-secret", err, errlen)) {
 		goto bail;
 	}
+	seterr(err, errlen, "%s", "");
+	if (kr->key.secret && kr->key.secret_len < AUTH_HS256_MIN_KEY)
+		seterr(err, errlen, "%s: the HS256 secret is %zu bytes; RFC 7518 asks for at least %d",
+		       kr->path ? kr->path : "auth-secret", kr->key.secret_len,
+		       AUTH_HS256_MIN_KEY);
 	return kr;
 
 bail:

@@ -94,7 +94,8 @@ int auth_config_enabled(const struct auth_config *cfg);
 
 /*
  * Builds the keyring of @cfg, reading key files; NULL with a one-line
- * reason in @err (naming the option) on a bad pairing, value or file.
+ * reason in @err (naming the option) on a bad pairing, value or file. On
+ * success @err is "" or a warning to log (an HS256 secret under 32 bytes).
  */
 struct auth_keyring *auth_keyring_create(const struct auth_config *cfg,
 					 char *err, size_t errlen);

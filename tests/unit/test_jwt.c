@@ -237,10 +237,11 @@ ring_hs(const char *audience, const char *issuer)
 {
 	struct auth_config cfg = { .secret = SECRET, .audience = audience,
 				   .issuer = issuer };
-	char err[256];
+	char err[256] = "x";
 	struct auth_keyring *kr = auth_keyring_create(&cfg, err, sizeof(err));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(kr);
+	CU_ASSERT_STRING_EQUAL(err, "");	/* 32 bytes: no warning */
 	return kr;
 }
 
@@ -861,6 +862,7 @@ secret_file_loses_one_newline(void)
 	/* a secret file's trailing newline is not part of the secret */
 	kr = auth_keyring_create(&cfg, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(kr);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 bytes"));	/* a short secret: warned */
 	CU_ASSERT_EQUAL(check(kr, mint_hs(HS, GOOD, "s", 1)), AUTH_OK);
 	CU_ASSERT_EQUAL(check(kr, mint_hs(HS, GOOD, "s\n", 2)), AUTH_E_SIGNATURE);
 	auth_keyring_destroy(kr);

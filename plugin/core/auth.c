@@ -509,7 +509,7 @@ b64url_decode(const char *in, size_t n, unsigned char *out)
 
 /* Parses @len bytes as one JSON object; NULL if not (or too deep). */
 static struct json_object *
-json_object_parse(struct auth_keyring *kr, const unsigned char *text,
+parse_object(struct auth_keyring *kr, const unsigned char *text,
 		  size_t len)
 {
 	struct json_object *o;
@@ -564,7 +564,7 @@ static enum auth_err
 header_check(struct auth_keyring *kr, const unsigned char *h, size_t len,
 	     char *err, size_t errlen)
 {
-	struct json_object *o = json_object_parse(kr, h, len), *v = NULL;
+	struct json_object *o = parse_object(kr, h, len), *v = NULL;
 	enum auth_err rc = AUTH_OK;
 
 	if (!o) {
@@ -894,7 +894,7 @@ auth_verify(struct auth_keyring *kr, const char *token, size_t len,
 	if (rc)
 		goto out;
 	rc = AUTH_E_PAYLOAD;
-	payload = json_object_parse(kr, pl, (size_t)pn);
+	payload = parse_object(kr, pl, (size_t)pn);
 	if (!payload)
 		goto out;
 	rc = claims_check(kr, payload, now, &exp, err, errlen);

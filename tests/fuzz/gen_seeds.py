@@ -334,8 +334,69 @@ def hub_seeds():
     return seeds
 
 
+# ---------------------------------------------------------------- jwt
+# fuzz_jwt.c: byte 0 = mode (% 3) | 0x10 for audience "rc" / issuer "idp";
+# mode 0 = a token (HS256 ones signed with fuzz_jwt.c's FUZZ_SECRET),
+# modes 1 / 2 = HEADER "\n" CLAIMS, signed by the harness (HS256 / ES256).
+JWT_SECRET = b"fuzz-secret-0123456789abcdef0123"
+JWT_GOOD = '{"sub":"alice","exp":1700000100}'
+
+
+def b64url(b):
+    import base64
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def hs256(header, claims, key=JWT_SECRET):
+    import hashlib
+    import hmac
+    si = b64url(header.encode()) + "." + b64url(claims.encode())
+    mac = hmac.new(key, si.encode(), hashlib.sha256).digest()
+    return si + "." + b64url(mac)
+
+
+def jwt_seeds():
+    hs = '{"alg":"HS256","typ":"JWT"}'
+    out = {
+        "tok-good": "\0" + hs256(hs, JWT_GOOD),
+        "tok-none": "\0" + b64url(b'{"alg":"none"}') + "."
+                    + b64url(JWT_GOOD.encode()) + ".",
+        "tok-wrong-key": "\0" + hs256(hs, JWT_GOOD, b"other"),
+        "tok-padded": "\0" + hs256(hs, JWT_GOOD) + "=",
+        "tok-rs256-hdr": "\0" + hs256('{"alg":"RS256"}', JWT_GOOD),
+        "tok-es256-hdr": "\0" + hs256('{"alg":"ES256"}', JWT_GOOD),
+        "tok-aud": "\x10" + hs256(hs, '{"sub":"a","exp":1700000100,'
+                                   '"aud":["x","rc"],"iss":"idp"}'),
+        "tok-rooms": "\0" + hs256(hs, '{"sub":"a","exp":1700000100,'
+                                   '"rooms":["lobby","team-*"],'
+                                   '"publish":[]}'),
+        "tok-empty": "\0",
+        "tok-dots": "\0..",
+    }
+    claims = {
+        "good": JWT_GOOD,
+        "rooms": '{"sub":"bob","exp":1700000100,"rooms":["a","b*","*"],'
+                 '"publish":["a"]}',
+        "readonly": '{"sub":"bob","exp":1700000100,"publish":[]}',
+        "badroom": '{"sub":"bob","exp":1700000100,"rooms":["a b","**"]}',
+        "aud": '{"sub":"bob","exp":1700000100,"aud":"rc","iss":"idp"}',
+        "nbf": '{"sub":"bob","exp":1700000100,"nbf":1700000005}',
+        "expired": '{"sub":"bob","exp":1700000000}',
+        "expfloat": '{"sub":"bob","exp":1.8e9}',
+        "guest": '{"sub":"guest-1","exp":1700000100}',
+        "deep": '{"sub":"b","exp":1700000100,"x":[[[[[[[1]]]]]]]}',
+    }
+    for name, c in claims.items():
+        out["hs-" + name] = "\x01" + '{"alg":"HS256"}\n' + c
+        out["es-" + name] = "\x02" + '{"alg":"ES256"}\n' + c
+    out["hs-crit"] = "\x01" + '{"alg":"HS256","crit":["b64"]}\n' + JWT_GOOD
+    out["hs-none"] = "\x01" + '{"alg":"none"}\n' + JWT_GOOD
+    out["aud-hs"] = "\x11" + '{"alg":"HS256"}\n' + claims["aud"]
+    return out
+
+
 def main():
-    for t in ("codec", "validators", "rconf", "conf", "hub"):
+    for t in ("codec", "validators", "rconf", "conf", "hub", "jwt"):
         clear_seeds("fuzz_" + t)
     for name, data in CODEC.items():
         write("fuzz_codec", name, data)
@@ -352,6 +413,8 @@ def main():
         write("fuzz_conf", "repo-conf.d-" + name, read(os.path.join(cd, name)))
     for name, data in hub_seeds().items():
         write("fuzz_hub", name, data)
+    for name, data in jwt_seeds().items():
+        write("fuzz_jwt", name, data)
     return 0
 
 

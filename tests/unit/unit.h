@@ -21,10 +21,15 @@ extern CU_TestInfo stats_tests[];
 extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];
 extern CU_TestInfo store_tests[];
+extern CU_TestInfo jwt_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);
 void hub_test_teardown(void);
+
+/* The jwt suite makes its keys and temporary directory once. */
+int jwt_suite_init(void);
+int jwt_suite_cleanup(void);
 
 /* Returns 1 if the @len bytes at @got are exactly the C string @want. */
 static inline int

@@ -203,13 +203,14 @@ decode_type(const struct jscan_val *v, struct codec_cmd *cmd)
 static int
 get_uint(const struct jscan_val *v, uint64_t *out)
 {
-	const char *p = v->text, *end = v->text + v->len;
+	const char *p = v->text, *end;
 	uint64_t n = 0;
 
 	if (!p)
 		return 0;
 	if (!is_integer(v))
 		return -1;
+	end = p + v->len;
 	if (*p == '-')
 		return v->len == 2 && p[1] == '0' ? (*out = 0, 1) : -1;
 	for (; p < end; p++) {

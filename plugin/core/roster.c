@@ -61,9 +61,13 @@ roster_encode(const struct room *room, const struct codec_span *id,
 		if (i && all[i]->user_id && all[i - 1]->user_id &&
 		    !strcmp(all[i]->user_id, all[i - 1]->user_id))
 			continue;
+		if (k == CODEC_MEMBERS_MAX) {
+			truncated = 1;
+			break;
+		}
 		u = hub_user_id(all[i], guests[k]);
-		bytes += strlen(u) + 3;
-		if (k == CODEC_MEMBERS_MAX || bytes > max_bytes) {
+		bytes += strlen(u) + 3;	/* quotes and comma */
+		if (bytes > max_bytes) {
 			truncated = 1;
 			break;
 		}

@@ -58,12 +58,16 @@ static struct json_object *
 answer(const struct codec_span *id, size_t max_bytes, size_t *len)
 {
 	struct msg *m = roster_encode(room, id, max_bytes);
+	struct json_tokener *tok = json_tokener_new();
 	struct json_object *o;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	o = json_tokener_parse(msg_text(m));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	/* a msg's text is not NUL-terminated */
+	o = json_tokener_parse_ex(tok, msg_text(m), (int)m->payload_len);
 	*len = m->payload_len;
 	msg_unref(m);
+	json_tokener_free(tok);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	return o;
 }

@@ -12,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The one-scan decoder keeps nothing between messages (json-c's tokener
+ * was the state); the handle stays so that the hub's ownership of a codec
+ * does not change with how it decodes.
+ */
 struct codec {
-	/* nothing kept between messages yet; a handle for what may be */
-	int unused;
+	char unused;
 };
 
 struct codec *

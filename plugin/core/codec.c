@@ -1,47 +1,35 @@
 /*
- * codec.c: client message decoding and server message encoding on json-c
+ * codec.c: client message decoding on jscan and server message encoding
  * (see codec.h).
  */
 #include "codec.h"
+#include "jscan.h"
 #include "msg.h"
 
-#include <json-c/json.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The one-scan decoder keeps nothing between messages (json-c's tokener
+ * was the state); the handle stays so that the hub's ownership of a codec
+ * does not change with how it decodes.
+ */
 struct codec {
-	struct json_tokener *tok;
+	char unused;
 };
-
-/* Serialization flags: compact, and "/" left alone (JSON allows both). */
-#define CODEC_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 struct codec *
 codec_create(void)
 {
-	struct codec *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
-	if (!c->tok) {
-		free(c);
-		return NULL;
-	}
-	json_tokener_set_flags(c->tok, JSON_TOKENER_STRICT);
-	return c;
+	return calloc(1, sizeof(struct codec));
 }
 
 void
 codec_destroy(struct codec *c)
 {
-	if (!c)
-		return;
-	json_tokener_free(c->tok);
 	free(c);
 }
 
@@ -50,35 +38,7 @@ codec_destroy(struct codec *c)
 int
 codec_utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
-	unsigned int need, cp, min;
-
-	while (i < len) {
-		unsigned char b = s[i++];
-
-		if (b < 0x80)
-			continue;
-		if ((b & 0xe0) == 0xc0) {
-			need = 1; cp = b & 0x1f; min = 0x80;
-		} else if ((b & 0xf0) == 0xe0) {
-			need = 2; cp = b & 0x0f; min = 0x800;
-		} else if ((b & 0xf8) == 0xf0) {
-			need = 3; cp = b & 0x07; min = 0x10000;
-		} else
-			return 0;
-		if (len - i < need)
-			return 0;
-		while (need--) {
-			b = s[i++];
-			if ((b & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (b & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-	}
-	return 1;
+	return jscan_utf8_valid(s, len);
 }
 
 static int
@@ -129,6 +89,7 @@ codec_err_name(enum rm_proto_err e)
 		[RM_PE_NOT_MEMBER] = "not_member",
 		[RM_PE_ROOM_LIMIT] = "room_limit",
 		[RM_PE_NO_SUCH_USER] = "no_such_user",
+		[RM_PE_INVALID_UTF8] = "invalid_utf8",
 	};
 
 	return (unsigned int)e < sizeof(names) / sizeof(names[0]) ? names[e]
@@ -137,219 +98,75 @@ codec_err_name(enum rm_proto_err e)
 
 /*---- decoding ----*/
 
-static int
-is_ws(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-/*
- * RFC 8259 syntax, checked before json-c builds the tree: json-c, even in
- * strict mode, takes NaN, Infinity, "1.", "-01", raw control characters in
- * strings and text after a NUL, and broadcast content is passed on byte
- * for byte, so whatever passes here reaches every member's JSON.parse.
- * Recursive descent, bounded by CODEC_MAX_DEPTH. Each returns the index
- * past what it read, or 0 on a syntax error (no value ends at index 0).
- */
-struct jscan {
-	const char *t;
-	size_t len;
-};
-
-static size_t scan_value(const struct jscan *s, size_t i, int depth);
-
-static size_t
-scan_ws(const struct jscan *s, size_t i)
-{
-	while (i < s->len && (s->t[i] == ' ' || s->t[i] == '\t' ||
-			      s->t[i] == '\n' || s->t[i] == '\r'))
-		i++;
-	return i;
-}
-
-static int
-is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static int
-is_hex(char ch)
-{
-	return is_digit(ch) || (ch >= 'a' && ch <= 'f') ||
-	       (ch >= 'A' && ch <= 'F');
-}
-
-static size_t
-scan_string(const struct jscan *s, size_t i)
-{
-	for (i++; i < s->len; i++) {
-		unsigned char ch = (unsigned char)s->t[i];
-
-		if (ch == '"')
-			return i + 1;
-		if (ch < 0x20)
-			return 0;
-		if (ch != '\\')
-			continue;
-		if (++i >= s->len)
-			return 0;
-		if (s->t[i] == 'u') {
-			if (i + 4 >= s->len || !is_hex(s->t[i + 1]) ||
-			    !is_hex(s->t[i + 2]) || !is_hex(s->t[i + 3]) ||
-			    !is_hex(s->t[i + 4]))
-				return 0;
-			i += 4;
-		} else if (!strchr("\"\\/bfnrt", s->t[i]) || !s->t[i]) {
-			return 0;
-		}
-	}
-	return 0;
-}
-
-static size_t
-scan_digits(const struct jscan *s, size_t i)
-{
-	size_t from = i;
-
-	while (i < s->len && is_digit(s->t[i]))
-		i++;
-	return i > from ? i : 0;
-}
-
-static size_t
-scan_number(const struct jscan *s, size_t i)
-{
-	if (s->t[i] == '-')
-		i++;
-	if (i >= s->len)
-		return 0;
-	if (s->t[i] == '0')
-		i++;
-	else if (!(i = scan_digits(s, i)))
-		return 0;
-	if (i < s->len && s->t[i] == '.' && !(i = scan_digits(s, i + 1)))
-		return 0;
-	if (i < s->len && (s->t[i] == 'e' || s->t[i] == 'E')) {
-		i++;
-		if (i < s->len && (s->t[i] == '+' || s->t[i] == '-'))
-			i++;
-		if (!(i = scan_digits(s, i)))
-			return 0;
-	}
-	return i;
-}
-
-static size_t
-scan_literal(const struct jscan *s, size_t i, const char *word)
-{
-	size_t n = strlen(word);
-
-	return s->len - i >= n && !memcmp(s->t + i, word, n) ? i + n : 0;
-}
-
-/* An object or array body after its opening bracket. */
-static size_t
-scan_container(const struct jscan *s, size_t i, int depth, char close)
-{
-	i = scan_ws(s, i + 1);
-	if (i < s->len && s->t[i] == close)
-		return i + 1;
-	for (;;) {
-		if (close == '}') {
-			if (i >= s->len || s->t[i] != '"' ||
-			    !(i = scan_string(s, i)))
-				return 0;
-			i = scan_ws(s, i);
-			if (i >= s->len || s->t[i] != ':')
-				return 0;
-			i = scan_ws(s, i + 1);
-		}
-		if (!(i = scan_value(s, i, depth + 1)))
-			return 0;
-		i = scan_ws(s, i);
-		if (i >= s->len)
-			return 0;
-		if (s->t[i] == close)
-			return i + 1;
-		if (s->t[i] != ',')
-			return 0;
-		i = scan_ws(s, i + 1);
-	}
-}
-
-static size_t
-scan_value(const struct jscan *s, size_t i, int depth)
-{
-	if (i >= s->len || depth > CODEC_MAX_DEPTH)
-		return 0;
-	switch (s->t[i]) {
-	case '{':
-		return scan_container(s, i, depth, '}');
-	case '[':
-		return scan_container(s, i, depth, ']');
-	case '"':
-		return scan_string(s, i);
-	case 't':
-		return scan_literal(s, i, "true");
-	case 'f':
-		return scan_literal(s, i, "false");
-	case 'n':
-		return scan_literal(s, i, "null");
-	default:
-		return scan_number(s, i);
-	}
-}
-
 int
 codec_json_valid(const char *text, size_t len)
 {
-	struct jscan s = { text, len };
-	size_t i = scan_value(&s, scan_ws(&s, 0), 1);
-
-	return i && scan_ws(&s, i) == len;
+	return jscan_valid(text, len);
 }
 
-/* Parses exactly one JSON value spanning all of @text (whitespace aside). */
-static struct json_object *
-parse_whole(struct codec *c, const char *text, size_t len)
+/* The top-level members the protocol reads, in jscan's @out order. */
+enum { K_TYPE, K_ROOM, K_USER, K_TO, K_CONTENT, K_ID, K_SINCE, K_EPOCH,
+       K_LIMIT, K_N };
+
+static const char *const keys[K_N] = {
+	[K_TYPE] = "type", [K_ROOM] = "room_id", [K_USER] = "user_id",
+	[K_TO] = "to", [K_CONTENT] = "content", [K_ID] = "id",
+	[K_SINCE] = "since", [K_EPOCH] = "epoch", [K_LIMIT] = "limit",
+};
+
+static int
+is_string(const struct jscan_val *v)
 {
-	struct json_object *root;
-	size_t used;
+	return v->text && v->text[0] == '"';
+}
 
-	if (len > INT32_MAX || !codec_json_valid(text, len))
-		return NULL;
-	json_tokener_reset(c->tok);
-	root = json_tokener_parse_ex(c->tok, text, (int)len);
-	if (!root || json_tokener_get_error(c->tok) != json_tokener_success)
-		goto bail_root;
-	for (used = json_tokener_get_parse_end(c->tok); used < len; used++)
-		if (!is_ws(text[used]))
-			goto bail_root;
-	return root;
+/* Returns 1 if @v is a number written without fraction or exponent. */
+static int
+is_integer(const struct jscan_val *v)
+{
+	size_t i;
 
-bail_root:
-	json_object_put(root);
-	return NULL;
+	if (!v->text || (v->text[0] != '-' && (v->text[0] < '0' ||
+					       v->text[0] > '9')))
+		return 0;
+	for (i = 1; i < v->len; i++)
+		if (v->text[i] == '.' || v->text[i] == 'e' || v->text[i] == 'E')
+			return 0;
+	return 1;
 }
 
 /*
- * Looks up a string field. Returns 1 and sets @s/@len if present as a
- * string, 0 if absent, -1 if present with another JSON type.
+ * Decodes the string @v into @buf (@size bytes). Returns its length, or
+ * -1 when it does not fit or is not a C string of Unicode text.
  */
-static int
-get_string(struct json_object *o, const char *key, const char **s,
-	   size_t *len)
+static ssize_t
+unquote(const struct jscan_val *v, char *buf, size_t size)
 {
-	struct json_object *v;
+	const char *body = v->text + 1;
+	size_t len = v->len - 2;
 
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	*s = json_object_get_string(v);
-	*len = (size_t)json_object_get_string_len(v);
-	return 1;
+	if (!memchr(body, '\\', len)) {
+		if (len >= size)
+			return -1;
+		memcpy(buf, body, len);
+		buf[len] = '\0';
+		return (ssize_t)len;
+	}
+	return jscan_unescape(body, len, buf, size);
+}
+
+/*
+ * The request id: a string of at most CODEC_ID_MAX bytes, or an integer
+ * (any size: it is echoed as written, never converted); else none.
+ */
+static void
+decode_id(const struct jscan_val *v, struct codec_cmd *cmd)
+{
+	if ((is_string(v) && jscan_string_len(v->text + 1, v->len - 2) <=
+	     CODEC_ID_MAX) || is_integer(v)) {
+		cmd->id.text = v->text;
+		cmd->id.len = v->len;
+	}
 }
 
 static const struct {
@@ -362,20 +179,21 @@ static const struct {
 	{ "ping", CODEC_OP_PING },
 	{ "direct", CODEC_OP_DIRECT },
 	{ "history", CODEC_OP_HISTORY },
+	{ "members", CODEC_OP_MEMBERS },
 };
 
+/* A type that does not fit type_buf is no known type and not echoed. */
 static enum rm_proto_err
-decode_type(struct codec_cmd *cmd)
+decode_type(const struct jscan_val *v, struct codec_cmd *cmd)
 {
-	const char *type;
-	size_t len, i;
+	size_t i;
 
-	if (get_string(cmd->root, "type", &type, &len) != 1)
+	if (!is_string(v) ||
+	    unquote(v, cmd->type_buf, sizeof(cmd->type_buf)) < 0)
 		return RM_PE_UNKNOWN_TYPE;
-	if (len <= CODEC_REF_MAX && strlen(type) == len)
-		cmd->type = type;
+	cmd->type = cmd->type_buf;
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(type, ops[i].name) && strlen(type) == len) {
+		if (!strcmp(cmd->type, ops[i].name)) {
 			cmd->op = ops[i].op;
 			return RM_PE_NONE;
 		}
@@ -383,43 +201,55 @@ decode_type(struct codec_cmd *cmd)
 }
 
 /*
- * Looks up a non-negative integer field. Returns 1 and sets @v if present
- * as one, 0 if absent, -1 if present as anything else.
+ * A non-negative integer that fits 64 bits ("-0" is 0). Returns 1 and
+ * sets @out if @v is one, 0 if absent, -1 if anything else.
  */
 static int
-get_uint(struct json_object *o, const char *key, uint64_t *v)
+get_uint(const struct jscan_val *v, uint64_t *out)
 {
-	struct json_object *j;
+	const char *p = v->text, *end;
+	uint64_t n = 0;
 
-	if (!json_object_object_get_ex(o, key, &j))
+	if (!p)
 		return 0;
-	if (!json_object_is_type(j, json_type_int))
+	if (!is_integer(v))
 		return -1;
-	errno = 0;
-	*v = json_object_get_uint64(j);
-	if (errno || json_object_get_int64(j) < 0)
-		return -1;
+	end = p + v->len;
+	if (*p == '-')
+		return v->len == 2 && p[1] == '0' ? (*out = 0, 1) : -1;
+	for (; p < end; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*out = n;
 	return 1;
 }
 
 /* join's recovery fields and history's limit. */
 static enum rm_proto_err
-decode_optional(struct codec_cmd *cmd)
+decode_optional(const struct jscan_val *v, struct codec_cmd *cmd)
 {
-	struct json_object *o = cmd->root;
-	size_t len;
 	int r;
 
 	if (cmd->op == CODEC_OP_JOIN) {
-		r = get_uint(o, "since", &cmd->since);
+		r = get_uint(&v[K_SINCE], &cmd->since);
 		if (r < 0)
 			return RM_PE_MISSING_FIELD;
 		cmd->has_since = r;
-		if (get_string(o, "epoch", &cmd->epoch, &len) < 0)
+		if (v[K_EPOCH].text && !is_string(&v[K_EPOCH]))
 			return RM_PE_MISSING_FIELD;
+		if (v[K_EPOCH].text) {
+			cmd->epoch = cmd->epoch_buf;
+			if (unquote(&v[K_EPOCH], cmd->epoch_buf,
+				    sizeof(cmd->epoch_buf)) < 0)
+				cmd->epoch_buf[0] = '\0';
+		}
 	}
 	if (cmd->op == CODEC_OP_HISTORY) {
-		r = get_uint(o, "limit", &cmd->limit);
+		r = get_uint(&v[K_LIMIT], &cmd->limit);
 		if (r < 0 || (r == 1 && !cmd->limit))
 			return RM_PE_MISSING_FIELD;
 	}
@@ -428,210 +258,108 @@ decode_optional(struct codec_cmd *cmd)
 
 /* Field presence and JSON types: everything missing_field covers. */
 static enum rm_proto_err
-decode_fields(struct codec_cmd *cmd)
+decode_fields(const struct jscan_val *v, struct codec_cmd *cmd)
 {
-	struct json_object *o = cmd->root;
-	int has_room = 0, has_user = 0, has_to = 0;
+	enum codec_op op = cmd->op;
 
-	if (cmd->op == CODEC_OP_JOIN || cmd->op == CODEC_OP_LEAVE ||
-	    cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_HISTORY) {
-		has_room = get_string(o, "room_id", &cmd->room_id,
-				      &cmd->room_len);
-		if (has_room != 1)
-			return RM_PE_MISSING_FIELD;
-	}
-	if (cmd->op == CODEC_OP_JOIN) {
-		has_user = get_string(o, "user_id", &cmd->user_id,
-				      &cmd->user_len);
-		if (has_user < 0)
-			return RM_PE_MISSING_FIELD;
-	}
-	if (cmd->op == CODEC_OP_DIRECT) {
-		has_to = get_string(o, "to", &cmd->to, &cmd->to_len);
-		if (has_to != 1)
-			return RM_PE_MISSING_FIELD;
-	}
-	if ((cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT) &&
-	    !json_object_object_get_ex(o, "content", NULL))
+	if ((op == CODEC_OP_JOIN || op == CODEC_OP_LEAVE ||
+	     op == CODEC_OP_BROADCAST || op == CODEC_OP_HISTORY ||
+	     op == CODEC_OP_MEMBERS) && !is_string(&v[K_ROOM]))
 		return RM_PE_MISSING_FIELD;
-	return decode_optional(cmd);
+	if (op == CODEC_OP_JOIN && v[K_USER].text && !is_string(&v[K_USER]))
+		return RM_PE_MISSING_FIELD;
+	if (op == CODEC_OP_DIRECT && !is_string(&v[K_TO]))
+		return RM_PE_MISSING_FIELD;
+	if (op == CODEC_OP_BROADCAST || op == CODEC_OP_DIRECT) {
+		if (!v[K_CONTENT].text)
+			return RM_PE_MISSING_FIELD;
+		cmd->content = v[K_CONTENT].text;
+		cmd->content_len = v[K_CONTENT].len;
+	}
+	return decode_optional(v, cmd);
+}
+
+/*
+ * Decodes the id string @v into @buf and checks it with @valid. Returns
+ * 1 and sets *@s and *@len if it follows its rule.
+ */
+static int
+decode_id_string(const struct jscan_val *v, char *buf, size_t size,
+		 int (*valid)(const char *, size_t), const char **s,
+		 size_t *len)
+{
+	ssize_t n = unquote(v, buf, size);
+
+	if (n < 0 || !valid(buf, (size_t)n))
+		return 0;
+	*s = buf;
+	*len = (size_t)n;
+	return 1;
 }
 
 /* The value rules: bad_room, then bad_user. */
 static enum rm_proto_err
-decode_rules(struct codec_cmd *cmd)
+decode_rules(const struct jscan_val *v, struct codec_cmd *cmd)
 {
-	if (cmd->room_id && !codec_room_valid(cmd->room_id, cmd->room_len))
+	enum codec_op op = cmd->op;
+
+	if (op != CODEC_OP_PING && op != CODEC_OP_DIRECT &&
+	    !decode_id_string(&v[K_ROOM], cmd->room_buf,
+			      sizeof(cmd->room_buf), codec_room_valid,
+			      &cmd->room_id, &cmd->room_len))
 		return RM_PE_BAD_ROOM;
-	if (cmd->user_id && !codec_user_valid(cmd->user_id, cmd->user_len))
+	if (op == CODEC_OP_JOIN && v[K_USER].text &&
+	    !decode_id_string(&v[K_USER], cmd->user_buf,
+			      sizeof(cmd->user_buf), codec_user_valid,
+			      &cmd->user_id, &cmd->user_len))
 		return RM_PE_BAD_USER;
-	if (cmd->to && !codec_user_valid(cmd->to, cmd->to_len))
+	if (op == CODEC_OP_DIRECT &&
+	    !decode_id_string(&v[K_TO], cmd->user_buf, sizeof(cmd->user_buf),
+			      codec_user_valid, &cmd->to, &cmd->to_len))
 		return RM_PE_BAD_USER;
 	return RM_PE_NONE;
-}
-
-/*
- * The text of member @key, as the client wrote it; when a top-level key
- * is written with escapes ("cont\u0065nt") the raw text cannot be trusted
- * to be the member json-c chose, so it is json-c's serialization instead.
- * Leaves *@val NULL when absent.
- */
-static void
-member_text(struct json_object *root, const char *text, size_t len,
-	    const char *key, const char **val, size_t *val_len)
-{
-	struct json_object *v;
-
-	*val = NULL;
-	if (codec_member_text(text, len, key, val, val_len) >= 0)
-		return;
-	*val = NULL;
-	if (!json_object_object_get_ex(root, key, &v))
-		return;
-	if (!v) {
-		*val = "null";
-		*val_len = 4;
-		return;
-	}
-	*val = json_object_to_json_string_length(v, CODEC_JSON_FLAGS, val_len);
 }
 
 enum rm_proto_err
 codec_decode(struct codec *c, const char *text, size_t len,
 	     struct codec_cmd *cmd)
 {
+	struct jscan_val v[K_N];
 	enum rm_proto_err e;
 
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->root = parse_whole(c, text, len);
-	if (!cmd->root || !json_object_is_type(cmd->root, json_type_object))
+	(void)c;
+	cmd->op = 0;
+	cmd->type = cmd->room_id = cmd->user_id = cmd->to = NULL;
+	cmd->content = cmd->epoch = NULL;
+	cmd->room_len = cmd->user_len = cmd->to_len = cmd->content_len = 0;
+	cmd->id.text = NULL;
+	cmd->id.len = 0;
+	cmd->has_since = 0;
+	cmd->since = cmd->limit = 0;
+	switch (jscan_object(text, len, keys, K_N, v)) {
+	case JSCAN_OBJECT:
+		break;
+	case JSCAN_BAD_UTF8:
+		return RM_PE_INVALID_UTF8;
+	default:
 		return RM_PE_BAD_JSON;
-	e = decode_type(cmd);
+	}
+	decode_id(&v[K_ID], cmd);
+	e = decode_type(&v[K_TYPE], cmd);
 	if (!e)
-		e = decode_fields(cmd);
+		e = decode_fields(v, cmd);
 	if (!e)
-		e = decode_rules(cmd);
-	if (!e && (cmd->op == CODEC_OP_BROADCAST || cmd->op == CODEC_OP_DIRECT))
-		member_text(cmd->root, text, len, "content", &cmd->content,
-			    &cmd->content_len);
-	/* the id is echoed as written, like content */
-	if (!e && cmd->op == CODEC_OP_PING)
-		member_text(cmd->root, text, len, "id", &cmd->id, &cmd->id_len);
+		e = decode_rules(v, cmd);
 	return e;
-}
-
-/* Skips a JSON string starting at its opening quote; returns past it. */
-static size_t
-skip_string(const char *t, size_t i, size_t len)
-{
-	for (i++; i < len; i++) {
-		if (t[i] == '\\')
-			i++;
-		else if (t[i] == '"')
-			return i + 1;
-	}
-	return len;
-}
-
-static size_t
-skip_ws(const char *t, size_t i, size_t len)
-{
-	while (i < len && is_ws(t[i]))
-		i++;
-	return i;
-}
-
-/* Skips one JSON value (valid JSON assumed); returns past its end. */
-static size_t
-skip_value(const char *t, size_t i, size_t len)
-{
-	int depth = 0;
-
-	while (i < len) {
-		char ch = t[i];
-
-		if (ch == '"') {
-			i = skip_string(t, i, len);
-			if (!depth)
-				return i;
-			continue;
-		}
-		if (ch == '{' || ch == '[') {
-			depth++;
-		} else if (ch == '}' || ch == ']') {
-			if (!depth)
-				return i;	/* a scalar ended by its parent */
-			if (!--depth)
-				return i + 1;
-		} else if (!depth && (ch == ',' || is_ws(ch))) {
-			return i;
-		}
-		i++;
-	}
-	return i;
-}
-
-int
-codec_member_text(const char *t, size_t len, const char *key,
-		  const char **val, size_t *val_len)
-{
-	size_t klen = strlen(key), i = skip_ws(t, 0, len), k, kend, v;
-	int found = 0, escaped = 0;
-
-	if (i >= len || t[i] != '{')
-		return 0;
-	i = skip_ws(t, i + 1, len);
-	while (i < len && t[i] == '"') {
-		k = i;
-		kend = skip_string(t, i, len);
-		i = skip_ws(t, kend, len);
-		if (i >= len || t[i] != ':')
-			break;
-		v = skip_ws(t, i + 1, len);
-		i = skip_value(t, v, len);
-		if (memchr(t + k + 1, '\\', kend - k - 1))
-			escaped = 1;
-		if (kend - k - 2 == klen && !memcmp(t + k + 1, key, klen)) {
-			*val = t + v;
-			*val_len = i - v;
-			found = 1;
-		}
-		i = skip_ws(t, i, len);
-		if (i < len && t[i] == ',')
-			i = skip_ws(t, i + 1, len);
-	}
-	return escaped ? -1 : found;
-}
-
-void
-codec_cmd_release(struct codec_cmd *cmd)
-{
-	json_object_put(cmd->root);
-	cmd->root = NULL;
 }
 
 /*---- encoding ----*/
 
-/* Seals a msg holding the serialization of @o, then frees @o. */
-static struct msg *
-msg_from_json(struct json_object *o)
-{
-	const char *s;
-	size_t len;
-	struct msg *m = NULL;
-
-	if (!o)
-		return NULL;
-	s = json_object_to_json_string_length(o, CODEC_JSON_FLAGS, &len);
-	if (s)
-		m = msg_from_text(s, len);
-	json_object_put(o);
-	return m;
-}
-
 /*
- * Room ids and user ids follow charsets that need no JSON escaping, so
- * the envelopes around them are printed directly.
+ * Builds a msg from a printf format. Room ids and user ids follow
+ * charsets that need no JSON escaping, so the envelopes around them are
+ * printed directly; an id can be long (an integer of any size), so a text
+ * that does not fit the stack buffer is printed again into the heap.
  */
 static struct msg *
 msg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -639,77 +367,180 @@ msg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static struct msg *
 msg_printf(const char *fmt, ...)
 {
-	char buf[512];
+	char buf[512], *big;
+	struct msg *m;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	if (n < 0)
 		return NULL;
-	return msg_from_text(buf, (size_t)n);
+	if ((size_t)n < sizeof(buf))
+		return msg_from_text(buf, (size_t)n);
+	big = malloc((size_t)n + 1);
+	if (!big)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	m = msg_from_text(big, (size_t)n);
+	free(big);
+	return m;
 }
+
+/* printf pieces for an optional `,"id":X` after "type". */
+#define ID_FMT "%s%.*s"
+#define ID_ARGS(id)                                                          \
+	(id) && (id)->text ? ",\"id\":" : "",                                \
+	(int)((id) && (id)->text ? (id)->len : 0),                           \
+	(id) && (id)->text ? (id)->text : ""
 
 struct msg *
 codec_encode_joined(const char *room_id, const char *user_id,
-		    uint64_t members, uint64_t seq, const char *epoch)
+		    uint64_t members, uint64_t seq, const char *epoch,
+		    const struct codec_span *id)
 {
 	return codec_encode_joined_ex(room_id, user_id, members, seq, epoch,
-				      -1);
+				      -1, id);
 }
 
 struct msg *
 codec_encode_joined_ex(const char *room_id, const char *user_id,
 		       uint64_t members, uint64_t seq, const char *epoch,
-		       int recovered)
+		       int recovered, const struct codec_span *id)
 {
-	return msg_printf("{\"type\":\"joined\",\"room_id\":\"%s\","
+	return msg_printf("{\"type\":\"joined\"" ID_FMT ",\"room_id\":\"%s\","
 			  "\"user_id\":\"%s\",\"members\":%" PRIu64
 			  ",\"seq\":%" PRIu64 ",\"epoch\":\"%s\"%s}",
-			  room_id, user_id, members, seq, epoch,
+			  ID_ARGS(id), room_id, user_id, members, seq, epoch,
 			  recovered < 0 ? "" : recovered ?
 			  ",\"recovered\":true" : ",\"recovered\":false");
 }
 
-struct msg *
-codec_encode_history(const char *room_id, struct msg *const *msgs,
-		     unsigned int n)
+/*
+ * Builds "<head>[<n items>]<tail>" in one allocation; each item is
+ * @texts[i] (@lens[i] bytes) wrapped in @quote ("" or "\"").
+ */
+static struct msg *
+encode_list(const char *head, size_t head_len, const char *const *texts,
+	    const size_t *lens, unsigned int n, const char *quote,
+	    const char *tail)
 {
-	char head[200];
-	size_t len, i;
+	size_t q = strlen(quote), t = strlen(tail), len = head_len + 2 + t;
+	unsigned int i;
 	struct msg *m;
 	char *p;
-	int hl;
 
-	hl = snprintf(head, sizeof(head), "{\"type\":\"history\","
-		      "\"room_id\":\"%s\",\"messages\":[", room_id);
-	if (hl < 0 || (size_t)hl >= sizeof(head))
-		return NULL;
-	len = (size_t)hl + 2;	/* "]}" */
 	for (i = 0; i < n; i++)
-		len += msgs[i]->payload_len + (i > 0);
+		len += lens[i] + 2 * q + (i > 0);
 	m = msg_alloc(len);
 	if (!m)
 		return NULL;
 	p = msg_payload(m);
-	memcpy(p, head, (size_t)hl);
-	p += hl;
+	memcpy(p, head, head_len);
+	p += head_len;
+	*p++ = '[';
 	for (i = 0; i < n; i++) {
 		if (i)
 			*p++ = ',';
-		memcpy(p, msg_text(msgs[i]), msgs[i]->payload_len);
-		p += msgs[i]->payload_len;
+		memcpy(p, quote, q);
+		memcpy(p + q, texts[i], lens[i]);
+		memcpy(p + q + lens[i], quote, q);
+		p += lens[i] + 2 * q;
 	}
-	memcpy(p, "]}", 2);
+	*p++ = ']';
+	memcpy(p, tail, t);
 	msg_seal(m);
 	return m;
 }
 
-struct msg *
-codec_encode_left(const char *room_id)
+/*
+ * The head of a list answer, up to its array, printed into *@out (freed
+ * by the caller). Returns its length, or -1 (and *@out NULL) on OOM.
+ */
+static int
+list_head(char **out, const char *type, const struct codec_span *id,
+	  const char *room_id, const char *more)
 {
-	return msg_printf("{\"type\":\"left\",\"room_id\":\"%s\"}", room_id);
+#define LIST_HEAD_FMT "{\"type\":\"%s\"" ID_FMT ",\"room_id\":\"%s\"%s"
+	int n = snprintf(NULL, 0, LIST_HEAD_FMT, type, ID_ARGS(id), room_id,
+			 more);
+
+	*out = n < 0 ? NULL : malloc((size_t)n + 1);
+	if (!*out)
+		return -1;
+	snprintf(*out, (size_t)n + 1, LIST_HEAD_FMT, type, ID_ARGS(id),
+		 room_id, more);
+	return n;
+#undef LIST_HEAD_FMT
+}
+
+struct msg *
+codec_encode_history(const char *room_id, struct msg *const *msgs,
+		     unsigned int n, const struct codec_span *id)
+{
+	const char *one[64], **texts = one;
+	size_t one_len[64], *lens = one_len;
+	struct msg *m = NULL;
+	unsigned int i;
+	char *head;
+	int hl;
+
+	if (n > 64) {
+		texts = malloc(n * sizeof(*texts));
+		lens = malloc(n * sizeof(*lens));
+		if (!texts || !lens)
+			goto bail;
+	}
+	for (i = 0; i < n; i++) {
+		texts[i] = msg_text(msgs[i]);
+		lens[i] = msgs[i]->payload_len;
+	}
+	hl = list_head(&head, "history", id, room_id, ",\"messages\":");
+	if (hl >= 0)
+		m = encode_list(head, (size_t)hl, texts, lens, n, "", "}");
+	free(head);
+bail:
+	if (texts != one)
+		free((void *)texts);
+	if (lens != one_len)
+		free(lens);
+	return m;
+}
+
+struct msg *
+codec_encode_members(const char *room_id, uint64_t members,
+		     const char *const *users, unsigned int n, int truncated,
+		     const struct codec_span *id)
+{
+	char more[64], *head;
+	size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
+	struct msg *m = NULL;
+	unsigned int i;
+	int hl;
+
+	if (!lens)
+		return NULL;
+	for (i = 0; i < n; i++)
+		lens[i] = strlen(users[i]);
+	snprintf(more, sizeof(more), ",\"members\":%" PRIu64 ",\"users\":",
+		 members);
+	hl = list_head(&head, "members", id, room_id, more);
+	if (hl >= 0)
+		m = encode_list(head, (size_t)hl, users, lens, n, "\"",
+				truncated ? ",\"truncated\":true}" : "}");
+	free(head);
+	free(lens);
+	return m;
+}
+
+struct msg *
+codec_encode_left(const char *room_id, const struct codec_span *id)
+{
+	return msg_printf("{\"type\":\"left\"" ID_FMT ",\"room_id\":\"%s\"}",
+			  ID_ARGS(id), room_id);
 }
 
 struct msg *
@@ -777,27 +608,50 @@ codec_encode_direct(const char *from, const char *content, size_t content_len)
 }
 
 struct msg *
-codec_encode_pong(const char *id, size_t id_len)
+codec_encode_pong(const struct codec_span *id)
 {
-	static const char head[] = "{\"type\":\"pong\",\"id\":";
+	return msg_printf("{\"type\":\"pong\"" ID_FMT "}", ID_ARGS(id));
+}
 
-	if (!id)
-		return msg_from_text("{\"type\":\"pong\"}", 15);
-	return encode_with_content(head, sizeof(head) - 1, id, id_len);
+/*
+ * Writes @s as the body of a JSON string into @out (@size bytes, at
+ * least 6 * strlen(@s) + 1): quotes, backslashes and control characters
+ * escaped, UTF-8 left as it is.
+ */
+static void
+json_escape(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 7 <= size; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else if (ch < 0x20) {
+			n += (size_t)snprintf(out + n, size - n, "\\u%04x", ch);
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n] = '\0';
 }
 
 struct msg *
-codec_encode_error(enum rm_proto_err e, const char *message, const char *ref)
+codec_encode_error(enum rm_proto_err e, const char *message, const char *ref,
+		   const struct codec_span *id)
 {
-	struct json_object *o = json_object_new_object();
+	char msg_esc[6 * 200 + 1], ref_esc[6 * CODEC_REF_MAX + 1];
 
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "type", json_object_new_string("error"));
-	json_object_object_add(o, "code",
-			       json_object_new_string(codec_err_name(e)));
-	json_object_object_add(o, "message", json_object_new_string(message));
+	json_escape(message, msg_esc, sizeof(msg_esc));
 	if (ref)
-		json_object_object_add(o, "ref", json_object_new_string(ref));
-	return msg_from_json(o);
+		json_escape(ref, ref_esc, sizeof(ref_esc));
+	return msg_printf("{\"type\":\"error\"" ID_FMT ",\"code\":\"%s\","
+			  "\"message\":\"%s\"%s%s%s}", ID_ARGS(id),
+			  codec_err_name(e), msg_esc, ref ? ",\"ref\":\"" : "",
+			  ref ? ref_esc : "", ref ? "\"" : "");
 }

@@ -1,12 +1,15 @@
 /*
- * codec.h: roomcast.v1's JSON wire format on json-c.
+ * codec.h: roomcast.v1's JSON wire format.
  *
  * codec_decode() turns one client text message into a validated struct
  * codec_cmd, or names the protocol error it breaks, checking in the order
  * PROTOCOL.md gives (bad_json, unknown_type, missing_field, bad_room /
- * bad_user); the remaining errors need state and are the hub's. The
- * codec_encode_*() functions build server messages as sealed msgs (see
- * msg.h), each encoded once whatever the number of recipients.
+ * bad_user); the remaining errors need state and are the hub's. It reads
+ * the message once (jscan.h: UTF-8, RFC 8259 and the members' places in
+ * one pass) and builds no tree: `content` and `id` are passed on as the
+ * client wrote them, byte for byte. The codec_encode_*() functions build
+ * server messages as sealed msgs (see msg.h), each encoded once whatever
+ * the number of recipients.
  *
  * Not thread-safe; service thread only. Knows nothing of lws.
  */
@@ -16,8 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct json_object;
-struct json_tokener;
 struct msg;
 
 /* Protocol errors, in PROTOCOL.md's order of precedence where it has one. */
@@ -35,6 +36,8 @@ enum rm_proto_err {
 	RM_PE_NOT_MEMBER,
 	RM_PE_ROOM_LIMIT,
 	RM_PE_NO_SUCH_USER,
+	/* not UTF-8: no error message, the connection is closed with 1007 */
+	RM_PE_INVALID_UTF8,
 };
 
 enum codec_op {
@@ -44,6 +47,7 @@ enum codec_op {
 	CODEC_OP_PING,
 	CODEC_OP_DIRECT,
 	CODEC_OP_HISTORY,
+	CODEC_OP_MEMBERS,
 };
 
 #define CODEC_ROOM_MAX 128
@@ -52,16 +56,28 @@ enum codec_op {
 #define CODEC_MAX_DEPTH 64
 /* A `type` longer than this is not echoed back as `ref`. */
 #define CODEC_REF_MAX 64
+/* A request `id` string longer than this (decoded bytes) is ignored. */
+#define CODEC_ID_MAX 64
+/* A join's `epoch` longer than this can match no room's epoch. */
+#define CODEC_EPOCH_MAX 64
+/* A `members` answer lists at most this many users. */
+#define CODEC_MEMBERS_MAX 1000
+
+/* Bytes of a message's text, borrowed from it. */
+struct codec_span {
+	const char *text;	/* NULL: none */
+	size_t len;
+};
 
 /*
- * One decoded client message. Strings and json values are borrowed from
- * @root, which the cmd owns until codec_cmd_release().
+ * One decoded client message. The ids are decoded copies held in the cmd
+ * (NUL-terminated); content and id point into the message's text, which
+ * must outlive the cmd's use.
  */
 struct codec_cmd {
 	enum codec_op op;
-	struct json_object *root;
 	const char *type;		/* for `ref`; NULL if unreadable */
-	const char *room_id;		/* join, leave, broadcast */
+	const char *room_id;		/* join, leave, broadcast, history, members */
 	size_t room_len;
 	const char *user_id;		/* join; NULL when absent */
 	size_t user_len;
@@ -69,44 +85,44 @@ struct codec_cmd {
 	size_t to_len;
 	const char *content;		/* broadcast, direct: the value's text */
 	size_t content_len;		/* as the client wrote it */
-	const char *id;			/* ping: the id's text; NULL if absent */
-	size_t id_len;
+	/*
+	 * The request id as written (a string of at most CODEC_ID_MAX bytes
+	 * or an integer), echoed in the answer; text NULL when absent or
+	 * of another kind. Set for every message that is a JSON object.
+	 */
+	struct codec_span id;
 	int has_since;			/* join: "since" given */
 	uint64_t since;
-	const char *epoch;		/* join; NULL when absent */
+	/*
+	 * join; NULL when absent. An epoch the cmd cannot hold (too long,
+	 * U+0000, a lone surrogate) is "", which no room's epoch is.
+	 */
+	const char *epoch;
 	uint64_t limit;			/* history; 0 when absent */
+	char type_buf[CODEC_REF_MAX + 1];
+	char room_buf[CODEC_ROOM_MAX + 1];
+	char user_buf[CODEC_USER_MAX + 1];
+	char epoch_buf[CODEC_EPOCH_MAX + 1];
 };
 
 struct codec;
 
-/* Creates a codec (it holds one reusable json tokener); NULL on OOM. */
+/* Creates a codec (it holds no state between messages); NULL on OOM. */
 struct codec *codec_create(void);
 void codec_destroy(struct codec *c);
 
 /*
- * Decodes @len bytes of @text (already checked to be UTF-8). Returns
- * RM_PE_NONE with @cmd filled, or the first protocol error that applies;
- * in both cases @cmd->type is set when readable and the caller must call
- * codec_cmd_release(@cmd).
+ * Decodes @len bytes of @text. Returns RM_PE_NONE with @cmd filled, the
+ * first protocol error that applies, or RM_PE_INVALID_UTF8 when @text is
+ * not UTF-8; @cmd->type and @cmd->id are set whenever readable.
  */
 enum rm_proto_err codec_decode(struct codec *c, const char *text, size_t len,
 			       struct codec_cmd *cmd);
 
-void codec_cmd_release(struct codec_cmd *cmd);
-
-/*
- * Finds the text of member @key of the JSON object @text (which must be
- * valid JSON: codec_decode checks that first). With duplicate keys the
- * last wins, as in json-c. Returns 1 and sets @val/@val_len if found, 0
- * if not, -1 if a top-level key is written with escapes (then the text
- * found, if any, may not be the member json-c takes).
- */
-int codec_member_text(const char *text, size_t len, const char *key,
-		      const char **val, size_t *val_len);
-
 /*
  * Returns 1 if @len bytes of @text are one JSON value by RFC 8259 (any
- * surrounding whitespace aside), nested at most CODEC_MAX_DEPTH deep.
+ * surrounding whitespace aside) in UTF-8, nested at most CODEC_MAX_DEPTH
+ * deep.
  */
 int codec_json_valid(const char *text, size_t len);
 
@@ -122,15 +138,28 @@ const char *codec_err_name(enum rm_proto_err e);
 
 /*---- server messages (each returns a sealed msg, or NULL on OOM) ----*/
 
+/*
+ * The answers to a request take its @id (codec_cmd.id; NULL or an empty
+ * span for none) and carry it as "id", byte for byte.
+ */
 struct msg *codec_encode_joined(const char *room_id, const char *user_id,
 				uint64_t members, uint64_t seq,
-				const char *epoch);
-struct msg *codec_encode_left(const char *room_id);
+				const char *epoch,
+				const struct codec_span *id);
+/*
+ * The joined answer; @recovered is -1 when the join asked for no
+ * recovery (no "recovered" field), else 0 or 1.
+ */
+struct msg *codec_encode_joined_ex(const char *room_id, const char *user_id,
+				   uint64_t members, uint64_t seq,
+				   const char *epoch, int recovered,
+				   const struct codec_span *id);
+struct msg *codec_encode_left(const char *room_id,
+			      const struct codec_span *id);
 /*
  * Encodes a broadcast once; the result goes to every member. @content is
  * the JSON text of the value (codec_cmd.content), passed on byte for byte
- * so that receivers get exactly what was sent: json-c would turn 1e400
- * into Infinity and clamp large integers.
+ * so that receivers get exactly what was sent.
  */
 struct msg *codec_encode_broadcast(const char *room_id, const char *sender,
 				   uint64_t seq, const char *content,
@@ -139,24 +168,23 @@ struct msg *codec_encode_presence(const char *event, const char *room_id,
 				  const char *user_id);
 struct msg *codec_encode_direct(const char *from, const char *content,
 				size_t content_len);
-/* @id is the ping's id as written (codec_cmd.id), or NULL. */
-struct msg *codec_encode_pong(const char *id, size_t id_len);
+struct msg *codec_encode_pong(const struct codec_span *id);
 struct msg *codec_encode_dropped(uint64_t count);
-/*
- * The joined answer; @recovered is -1 when the join asked for no
- * recovery (no "recovered" field), else 0 or 1.
- */
-struct msg *codec_encode_joined_ex(const char *room_id, const char *user_id,
-				   uint64_t members, uint64_t seq,
-				   const char *epoch, int recovered);
 /*
  * {"type":"history","room_id":R,"messages":[...]} from @n sealed broadcast
  * msgs (their JSON texts become the array's elements).
  */
 struct msg *codec_encode_history(const char *room_id, struct msg *const *msgs,
-				 unsigned int n);
+				 unsigned int n, const struct codec_span *id);
+/*
+ * {"type":"members","room_id":R,"members":N,"users":[...]} listing the @n
+ * @users (valid user ids), with "truncated":true when @truncated.
+ */
+struct msg *codec_encode_members(const char *room_id, uint64_t members,
+				 const char *const *users, unsigned int n,
+				 int truncated, const struct codec_span *id);
 /* @ref may be NULL; @message is human-readable text. */
 struct msg *codec_encode_error(enum rm_proto_err e, const char *message,
-			       const char *ref);
+			       const char *ref, const struct codec_span *id);
 
 #endif

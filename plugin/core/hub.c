@@ -6,6 +6,7 @@
 #include "history.h"
 #include "msg.h"
 #include "rm_err.h"
+#include "roster.h"
 #include "stats.h"
 
 #include <inttypes.h>
@@ -358,12 +359,13 @@ send_once(struct hub *h, struct client *c, struct msg *m)
 	msg_unref(m);
 }
 
-/* Encodes and queues an error; @ref may be NULL. */
+/* Encodes and queues an error about @cmd (NULL: unparsed, no ref or id). */
 static void
 send_error(struct hub *h, struct client *c, enum rm_proto_err e,
-	   const char *message, const char *ref)
+	   const char *message, const struct codec_cmd *cmd)
 {
-	send_once(h, c, codec_encode_error(e, message, ref));
+	send_once(h, c, codec_encode_error(e, message, cmd ? cmd->type : NULL,
+					   cmd ? &cmd->id : NULL));
 }
 
 void
@@ -529,7 +531,7 @@ recover(struct hub *h, struct client *c, struct room *room,
 
 	if (!cmd->has_since && !cmd->epoch) {
 		send_once(h, c, codec_encode_joined(room->id, user,
-				room->n_members, room->seq, epoch));
+				room->n_members, room->seq, epoch, &cmd->id));
 		return;
 	}
 	/* the held msgs are seq room->seq - held + 1 ... room->seq */
@@ -537,7 +539,7 @@ recover(struct hub *h, struct client *c, struct room *room,
 	     cmd->since <= room->seq && cmd->since + held >= room->seq &&
 	     replay_fits(c, hs, room->seq - cmd->since);
 	send_once(h, c, codec_encode_joined_ex(room->id, user,
-			room->n_members, room->seq, epoch, ok));
+			room->n_members, room->seq, epoch, ok, &cmd->id));
 	if (!ok)
 		return;
 	first = held - (room->seq - cmd->since);
@@ -557,7 +559,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	    (strlen(c->user_id) != cmd->user_len ||
 	     memcmp(c->user_id, cmd->user_id, cmd->user_len))) {
 		send_error(h, c, RM_PE_USER_MISMATCH, "user_id differs from "
-			   "the one this connection joined with", cmd->type);
+			   "the one this connection joined with", cmd);
 		return;
 	}
 	room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
@@ -567,7 +569,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		if (c->n_rooms >= c->conf->max_rooms_per_connection) {
 			send_error(h, c, RM_PE_ROOM_LIMIT, "this connection is "
 				   "in max-rooms-per-connection rooms",
-				   cmd->type);
+				   cmd);
 			return;
 		}
 		if (!room) {
@@ -597,7 +599,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	return;
 
 bail_oom:
-	send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
+	send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd);
 }
 
 static void
@@ -609,12 +611,12 @@ on_leave(struct hub *h, struct client *c, struct codec_cmd *cmd)
 
 	if (!mb) {
 		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
-			   cmd->type);
+			   cmd);
 		return;
 	}
 	memcpy(id, room->id, room->id_len + 1);	/* the room may be freed */
 	leave(h, c, mb);
-	send_once(h, c, codec_encode_left(id));
+	send_once(h, c, codec_encode_left(id, &cmd->id));
 }
 
 struct msg *
@@ -638,13 +640,13 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 
 	if (!room || !rooms_member_of(c->rooms, room)) {
 		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
-			   cmd->type);
+			   cmd);
 		return;
 	}
 	m = hub_accept_broadcast(h, room, hub_user_id(c, guest), cmd->content,
 				 cmd->content_len);
 	if (!m) {
-		send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
+		send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd);
 		return;
 	}
 	if (room->data)
@@ -692,7 +694,7 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 
 	if (!u && !guest) {
 		send_error(h, c, RM_PE_NO_SUCH_USER, "no connection of this "
-			   "user is connected", cmd->type);
+			   "user is connected", cmd);
 		return;
 	}
 	m = codec_encode_direct(hub_user_id(c, from), cmd->content,
@@ -726,7 +728,7 @@ on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
 
 	if (!room || !rooms_member_of(c->rooms, room)) {
 		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
-			   cmd->type);
+			   cmd);
 		return;
 	}
 	hs = room->data;
@@ -752,9 +754,24 @@ on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	}
 	for (i = 0; i < n; i++)
 		msgs[i] = msgs[want - n + i];
-	send_once(h, c, codec_encode_history(room->id, msgs, n));
+	send_once(h, c, codec_encode_history(room->id, msgs, n, &cmd->id));
 	if (msgs != picked)
 		free(msgs);
+}
+
+/* A member's `members` request: the room's distinct users (roster.h). */
+static void
+on_members(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+
+	if (!room || !rooms_member_of(c->rooms, room)) {
+		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
+			   cmd);
+		return;
+	}
+	send_once(h, c, roster_encode(room, &cmd->id,
+				      c->conf->send_ring_bytes));
 }
 
 /*
@@ -812,12 +829,11 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 			   "max-messages-per-second; message discarded", NULL);
 		return 0;
 	}
-	if (!codec_utf8_valid((const unsigned char *)text, len))
-		return HUB_CLOSE_INVALID_UTF8;
 	e = codec_decode(h->codec, text, len, &cmd);
+	if (e == RM_PE_INVALID_UTF8)
+		return HUB_CLOSE_INVALID_UTF8;
 	if (e) {
-		send_error(h, c, e, error_text(e), cmd.type);
-		codec_cmd_release(&cmd);
+		send_error(h, c, e, error_text(e), &cmd);
 		return 0;
 	}
 	switch (cmd.op) {
@@ -831,7 +847,7 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		on_broadcast(h, c, &cmd);
 		break;
 	case CODEC_OP_PING:
-		send_once(h, c, codec_encode_pong(cmd.id, cmd.id_len));
+		send_once(h, c, codec_encode_pong(&cmd.id));
 		break;
 	case CODEC_OP_DIRECT:
 		on_direct(h, c, &cmd);
@@ -839,8 +855,10 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 	case CODEC_OP_HISTORY:
 		on_history(h, c, &cmd);
 		break;
+	case CODEC_OP_MEMBERS:
+		on_members(h, c, &cmd);
+		break;
 	}
-	codec_cmd_release(&cmd);
 	return 0;
 }
 

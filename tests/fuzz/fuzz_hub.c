@@ -44,6 +44,8 @@
  *  gap_accounted   seq gaps seen by a client never exceed the messages
  *                  counted dropped for it
  *  close_code      close() only with 4001 (policy close / shed) or 1001
+ *  members_list    a members answer lists distinct users, no more than
+ *                  its connection count, and echoes the request id
  *  history_msgs    a history answer holds the room's broadcasts in
  *                  consecutive seq order
  *  replay_whole    a join answered "recovered":true had none of its replay
@@ -311,6 +313,28 @@ observe(struct fake *f, const struct msg *m)
 			CHECK("history_msgs", !k || seq == prev + 1);
 			prev = seq;
 		}
+	} else if (!strcmp(type, "members")) {
+		struct json_object *list, *e, *f2;
+		size_t k, j, n;
+
+		CHECK("members_list", room != NULL &&
+		      json_object_object_get_ex(o, "users", &list) &&
+		      json_object_is_type(list, json_type_array));
+		n = json_object_array_length(list);
+		CHECK("members_list", n <= u64_field(o, "members"));
+		/* the asker is a member: listed, unless the ring cut the list */
+		CHECK("members_list", n >= 1 ||
+		      json_object_object_get_ex(o, "truncated", NULL));
+		CHECK("members_list", json_object_object_get_ex(o, "id", NULL));
+		for (k = 0; k < n; k++) {
+			e = json_object_array_get_idx(list, k);
+			CHECK("members_list", json_object_is_type(e, json_type_string));
+			for (j = 0; j < k; j++) {
+				f2 = json_object_array_get_idx(list, j);
+				CHECK("members_list", strcmp(json_object_get_string(e),
+						json_object_get_string(f2)));
+			}
+		}
 	} else if (!strcmp(type, "dropped")) {
 		f->dropped_seen += u64_field(o, "count");
 	}
@@ -518,8 +542,14 @@ one_op(struct fz_in *in)
 		send_text(i, buf, len);
 		break;
 	case 4:
-		len = (size_t)snprintf(buf, sizeof(buf), a & 1 ?
-			"{\"type\":\"ping\",\"id\":%u}" : "{\"type\":\"ping\"}", a);
+		if (a & 2)	/* v1.1 members, with an id */
+			len = (size_t)snprintf(buf, sizeof(buf), "{\"type\":"
+				"\"members\",\"room_id\":\"%s\",\"id\":%u}",
+				room_names[a % N_ROOMS], a);
+		else
+			len = (size_t)snprintf(buf, sizeof(buf), a & 1 ?
+				"{\"type\":\"ping\",\"id\":%u}" :
+				"{\"type\":\"ping\"}", a);
 		send_text(i, buf, len);
 		break;
 	case 5: {

@@ -15,6 +15,7 @@ static CU_SuiteInfo suites[] = {
 	{ "sendq", NULL, NULL, NULL, NULL, sendq_tests },
 	{ "rooms", NULL, NULL, NULL, NULL, rooms_tests },
 	{ "codec", NULL, NULL, NULL, NULL, codec_tests },
+	{ "roster", NULL, NULL, NULL, NULL, roster_tests },
 	{ "stats", NULL, NULL, NULL, NULL, stats_tests },
 	{ "ipcount", NULL, NULL, NULL, NULL, ipcount_tests },
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include "codec.h"
+#include "jscan.h"
 #include "msg.h"
 
 #include <json-c/json.h>
@@ -47,7 +48,6 @@ expect_(const char *text, size_t len, enum rm_proto_err want,
 			line, (int)(len > 200 ? 200 : len), text,
 			codec_err_name(got), codec_err_name(want),
 			cmd.type ? cmd.type : "(null)");
-	codec_cmd_release(&cmd);
 	codec_destroy(c);
 }
 
@@ -71,6 +71,7 @@ static void
 expect_msg_(struct msg *m, const char *want, int line)
 {
 	size_t n = strlen(want);
+	struct json_tokener *tok;
 	struct json_object *o;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -82,10 +83,13 @@ expect_msg_(struct msg *m, const char *want, int line)
 	CU_ASSERT_EQUAL(m->refs, 1);
 	CU_ASSERT_EQUAL(msg_frame(m)[0], 0x81);
 	CU_ASSERT_EQUAL(msg_frame_len(m), m->hdr_len + n);
-	/* and it is JSON a receiver can parse */
-	o = json_tokener_parse(want);
+	/* and it is JSON a receiver can parse (deeper than json-c's default) */
+	tok = json_tokener_new_ex(2 * CODEC_MAX_DEPTH);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	o = json_tokener_parse_ex(tok, want, (int)n);
 	CU_ASSERT_PTR_NOT_NULL(o);
 	json_object_put(o);
+	json_tokener_free(tok);
 	msg_unref(m);
 }
 
@@ -111,8 +115,6 @@ decode_join(void)
 	CU_ASSERT_EQUAL(cmd.user_len, 4);
 	CU_ASSERT_TRUE(unit_text_is(cmd.user_id, cmd.user_len, "al@x"));
 	CU_ASSERT_PTR_NULL(cmd.content);
-	codec_cmd_release(&cmd);
-	CU_ASSERT_PTR_NULL(cmd.root);
 
 	/* user_id is optional; the codec is reusable */
 	t = "{\"type\":\"join\",\"room_id\":\"r\"}";
@@ -120,7 +122,6 @@ decode_join(void)
 	CU_ASSERT_EQUAL(cmd.op, CODEC_OP_JOIN);
 	CU_ASSERT_PTR_NULL(cmd.user_id);
 	CU_ASSERT_TRUE(unit_text_is(cmd.room_id, cmd.room_len, "r"));
-	codec_cmd_release(&cmd);
 	codec_destroy(c);
 }
 
@@ -136,7 +137,6 @@ decode_leave_broadcast_ping_direct(void)
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
 	CU_ASSERT_EQUAL(cmd.op, CODEC_OP_LEAVE);
 	CU_ASSERT_TRUE(unit_text_is(cmd.room_id, cmd.room_len, "a.b:c-d_e"));
-	codec_cmd_release(&cmd);
 
 	t = " {\"room_id\":\"r\", \"content\" : {\"n\": [1, 2.50, \"x\"]} ,"
 	    "\"type\":\"broadcast\"}\n";
@@ -146,38 +146,32 @@ decode_leave_broadcast_ping_direct(void)
 	CU_ASSERT_TRUE(unit_text_is(cmd.room_id, cmd.room_len, "r"));
 	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len,
 				    "{\"n\": [1, 2.50, \"x\"]}"));
-	codec_cmd_release(&cmd);
 
 	/* content may be any JSON value, null included */
 	t = "{\"type\":\"broadcast\",\"room_id\":\"r\",\"content\":null}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
 	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len, "null"));
-	codec_cmd_release(&cmd);
 
 	/* passed on byte for byte, even where json-c would change it */
 	t = "{\"type\":\"broadcast\",\"room_id\":\"r\",\"content\":1e400}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
 	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len, "1e400"));
-	codec_cmd_release(&cmd);
 
 	t = "{\"type\":\"ping\"}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
 	CU_ASSERT_EQUAL(cmd.op, CODEC_OP_PING);
-	CU_ASSERT_PTR_NULL(cmd.id);
-	codec_cmd_release(&cmd);
+	CU_ASSERT_PTR_NULL(cmd.id.text);
 
 	t = "{\"type\":\"ping\",\"id\":\"abc\"}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cmd.id);
-	CU_ASSERT_TRUE(unit_text_is(cmd.id, cmd.id_len, "\"abc\""));
-	codec_cmd_release(&cmd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cmd.id.text);
+	CU_ASSERT_TRUE(unit_text_is(cmd.id.text, cmd.id.len, "\"abc\""));
 
 	t = "{\"type\":\"direct\",\"to\":\"guest-7\",\"content\":\"hi\"}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
 	CU_ASSERT_EQUAL(cmd.op, CODEC_OP_DIRECT);
 	CU_ASSERT_TRUE(unit_text_is(cmd.to, cmd.to_len, "guest-7"));
 	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len, "\"hi\""));
-	codec_cmd_release(&cmd);
 	codec_destroy(c);
 }
 
@@ -508,31 +502,31 @@ error_names_are_the_wire_codes(void)
 			       "internal");
 }
 
-/*---- codec_member_text ----*/
+/*---- jscan_object: the members' text ----*/
 
 static void
 member_(const char *text, const char *key, const char *want, int line)
 {
-	const char *v = NULL;
-	size_t n = 0;
-	int found = codec_member_text(text, strlen(text), key, &v, &n);
+	struct jscan_val v;
+	enum jscan_result r = jscan_object(text, strlen(text), &key, 1, &v);
 
 	if (!want) {
-		CU_ASSERT_EQUAL(found, 0);
-		if (found)
+		CU_ASSERT_PTR_NULL(v.text);
+		if (v.text)
 			fprintf(stderr, "\n  line %d: found %.*s\n", line,
-				(int)n, v);
+				(int)v.len, v.text);
 		return;
 	}
-	CU_ASSERT_EQUAL(found, 1);
-	if (!found) {
+	CU_ASSERT_EQUAL(r, JSCAN_OBJECT);
+	CU_ASSERT_PTR_NOT_NULL(v.text);
+	if (!v.text) {
 		fprintf(stderr, "\n  line %d: %s not found\n", line, key);
 		return;
 	}
-	CU_ASSERT_TRUE(unit_text_is(v, n, want));
-	if (!unit_text_is(v, n, want))
+	CU_ASSERT_TRUE(unit_text_is(v.text, v.len, want));
+	if (!unit_text_is(v.text, v.len, want))
 		fprintf(stderr, "\n  line %d: got [%.*s] want [%s]\n", line,
-			(int)n, v, want);
+			(int)v.len, v.text, want);
 }
 
 #define member(text, key, want) member_(text, key, want, __LINE__)
@@ -562,6 +556,12 @@ member_text_duplicate_keys_last_wins(void)
 	member("{\"content\":1,\"content\":[2]}", "content", "[2]");
 	member("{\"content\":{\"a\":1},\"x\":0,\"content\":\"s\"}", "content",
 	       "\"s\"");
+	/* a key is compared with its escapes decoded, in either order */
+	member("{\"content\":1,\"cont\\u0065nt\":2}", "content", "2");
+	member("{\"cont\\u0065nt\":1,\"content\":2}", "content", "2");
+	member("{\"\\u0063ontent\":[3]}", "content", "[3]");
+	member("{\"conten\\t\":1}", "content", NULL);
+	member("{\"content\\u0000\":1}", "content", NULL);
 }
 
 static void
@@ -575,6 +575,8 @@ member_text_only_top_level_keys(void)
 	member("{}", "content", NULL);
 	member("[{\"content\":1}]", "content", NULL);
 	member("{\"a\":{\"content\":1},\"content\":2}", "content", "2");
+	/* nothing is recorded from text that is not JSON */
+	member("{\"content\":1,}", "content", NULL);
 }
 
 /*---- UTF-8 ----*/
@@ -660,14 +662,15 @@ utf8_refuses_truncated_and_stray_bytes(void)
 static void
 encode_joined_left_presence_dropped(void)
 {
-	expect_msg(codec_encode_joined("lobby", "alice", 2, 5, "0000abcd-3"),
+	expect_msg(codec_encode_joined("lobby", "alice", 2, 5, "0000abcd-3",
+				       NULL),
 		   "{\"type\":\"joined\",\"room_id\":\"lobby\",\"user_id\":"
 		   "\"alice\",\"members\":2,\"seq\":5,\"epoch\":\"0000abcd-3\"}");
-	expect_msg(codec_encode_joined("r", "guest-1", 1, UINT64_MAX, "e"),
+	expect_msg(codec_encode_joined("r", "guest-1", 1, UINT64_MAX, "e", NULL),
 		   "{\"type\":\"joined\",\"room_id\":\"r\",\"user_id\":"
 		   "\"guest-1\",\"members\":1,\"seq\":18446744073709551615,"
 		   "\"epoch\":\"e\"}");
-	expect_msg(codec_encode_left("lobby"),
+	expect_msg(codec_encode_left("lobby", NULL),
 		   "{\"type\":\"left\",\"room_id\":\"lobby\"}");
 	expect_msg(codec_encode_presence("join", "r", "bob"),
 		   "{\"type\":\"presence\",\"event\":\"join\",\"room_id\":"
@@ -718,47 +721,384 @@ encode_direct_passes_content_through(void)
 	expect_msg(codec_encode_direct(user, "1", 1), want);
 }
 
+/* Decodes @t and encodes the pong: its payload must be @want. */
+static void
+pong_is_(const char *t, const char *want, int line)
+{
+	struct codec *c = codec_create();
+	struct codec_cmd cmd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	expect_msg_(codec_encode_pong(&cmd.id), want, line);
+	codec_destroy(c);
+}
+
+#define pong_is(t, want) pong_is_(t, want, __LINE__)
+
 static void
 encode_pong_echoes_id(void)
+{
+	struct codec_span id = { "7", 1 };
+
+	expect_msg(codec_encode_pong(NULL), "{\"type\":\"pong\"}");
+	expect_msg(codec_encode_pong(&id), "{\"type\":\"pong\",\"id\":7}");
+	pong_is("{\"type\":\"ping\"}", "{\"type\":\"pong\"}");
+	pong_is("{\"type\":\"ping\",\"id\":\"a/b \\\"q\\\"\"}",
+		"{\"type\":\"pong\",\"id\":\"a/b \\\"q\\\"\"}");
+	/* an integer as written: no 64-bit clamping, -0 stays -0 */
+	pong_is("{\"type\":\"ping\",\"id\":123456789012345678901234567890}",
+		"{\"type\":\"pong\",\"id\":123456789012345678901234567890}");
+	pong_is("{\"type\":\"ping\",\"id\":-0}",
+		"{\"type\":\"pong\",\"id\":-0}");
+	pong_is("{\"type\":\"ping\",\"id\":-42}",
+		"{\"type\":\"pong\",\"id\":-42}");
+}
+
+static void
+id_of_another_kind_is_ignored(void)
+{
+	pong_is("{\"type\":\"ping\",\"id\":1.5}", "{\"type\":\"pong\"}");
+	pong_is("{\"type\":\"ping\",\"id\":1e2}", "{\"type\":\"pong\"}");
+	pong_is("{\"type\":\"ping\",\"id\":{\"x\":1}}", "{\"type\":\"pong\"}");
+	pong_is("{\"type\":\"ping\",\"id\":[1]}", "{\"type\":\"pong\"}");
+	pong_is("{\"type\":\"ping\",\"id\":true}", "{\"type\":\"pong\"}");
+	pong_is("{\"type\":\"ping\",\"id\":null}", "{\"type\":\"pong\"}");
+}
+
+static void
+id_string_of_64_bytes_at_most(void)
+{
+	char t[512], want[512];
+
+	snprintf(t, sizeof(t), "{\"type\":\"ping\",\"id\":\"%s\"}",
+		 rep('i', 64));
+	snprintf(want, sizeof(want), "{\"type\":\"pong\",\"id\":\"%s\"}",
+		 rep('i', 64));
+	pong_is(t, want);
+	snprintf(t, sizeof(t), "{\"type\":\"ping\",\"id\":\"%s\"}",
+		 rep('i', 65));
+	pong_is(t, "{\"type\":\"pong\"}");
+	/* bytes of the string, not of its escaped text: 32 x U+00E9 = 64 */
+	strcpy(t, "{\"type\":\"ping\",\"id\":\"");
+	strcpy(want, "{\"type\":\"pong\",\"id\":\"");
+	for (int i = 0; i < 32; i++) {
+		strcat(t, "\\u00e9");
+		strcat(want, "\\u00e9");
+	}
+	strcat(t, "\"}");
+	strcat(want, "\"}");
+	pong_is(t, want);
+	/* 33 of them are 66 bytes */
+	strcpy(t + strlen(t) - 2, "\\u00e9\"}");
+	pong_is(t, "{\"type\":\"pong\"}");
+	/* a lone surrogate escape counts 3 bytes and is echoed as written */
+	pong_is("{\"type\":\"ping\",\"id\":\"\\ud800\"}",
+		"{\"type\":\"pong\",\"id\":\"\\ud800\"}");
+}
+
+/* The id reaches every answer's encoder, and errors of parsed messages. */
+static void
+id_in_every_answer(void)
+{
+	struct codec_span id = { "\"r1\"", 4 };
+	struct msg *m = msg_from_text("{\"x\":1}", 7);
+	const char *users[] = { "al", "bo" };
+	struct codec *c = codec_create();
+	struct codec_cmd cmd;
+	const char *t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	expect_msg(codec_encode_joined("r", "u", 1, 0, "e", &id),
+		   "{\"type\":\"joined\",\"id\":\"r1\",\"room_id\":\"r\","
+		   "\"user_id\":\"u\",\"members\":1,\"seq\":0,\"epoch\":\"e\"}");
+	expect_msg(codec_encode_joined_ex("r", "u", 1, 0, "e", 1, &id),
+		   "{\"type\":\"joined\",\"id\":\"r1\",\"room_id\":\"r\","
+		   "\"user_id\":\"u\",\"members\":1,\"seq\":0,\"epoch\":\"e\","
+		   "\"recovered\":true}");
+	expect_msg(codec_encode_left("r", &id),
+		   "{\"type\":\"left\",\"id\":\"r1\",\"room_id\":\"r\"}");
+	expect_msg(codec_encode_history("r", &m, 1, &id),
+		   "{\"type\":\"history\",\"id\":\"r1\",\"room_id\":\"r\","
+		   "\"messages\":[{\"x\":1}]}");
+	expect_msg(codec_encode_history("r", NULL, 0, NULL),
+		   "{\"type\":\"history\",\"room_id\":\"r\",\"messages\":[]}");
+	expect_msg(codec_encode_members("r", 3, users, 2, 0, &id),
+		   "{\"type\":\"members\",\"id\":\"r1\",\"room_id\":\"r\","
+		   "\"members\":3,\"users\":[\"al\",\"bo\"]}");
+	expect_msg(codec_encode_members("r", 0, users, 0, 1, NULL),
+		   "{\"type\":\"members\",\"room_id\":\"r\",\"members\":0,"
+		   "\"users\":[],\"truncated\":true}");
+	expect_msg(codec_encode_error(RM_PE_NOT_MEMBER, "no", "leave", &id),
+		   "{\"type\":\"error\",\"id\":\"r1\",\"code\":\"not_member\","
+		   "\"message\":\"no\",\"ref\":\"leave\"}");
+	msg_unref(m);
+
+	/* an error after the message was parsed knows its id */
+	t = "{\"type\":\"nope\",\"id\":9}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd),
+			RM_PE_UNKNOWN_TYPE);
+	CU_ASSERT_TRUE(unit_text_is(cmd.id.text, cmd.id.len, "9"));
+	t = "{\"type\":\"join\",\"id\":\"x\"}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd),
+			RM_PE_MISSING_FIELD);
+	CU_ASSERT_TRUE(unit_text_is(cmd.id.text, cmd.id.len, "\"x\""));
+	t = "{\"type\":\"join\",\"id\":\"x\",}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_BAD_JSON);
+	CU_ASSERT_PTR_NULL(cmd.id.text);
+	codec_destroy(c);
+}
+
+/*---- hostile content: receivers get exactly the bytes sent ----*/
+
+/*
+ * Decodes a broadcast of @content, its envelope written with @pre before
+ * "content" (say, an escaped key), and checks that the broadcast members
+ * receive carries @content byte for byte.
+ */
+static void
+content_exact_(const char *pre, const char *content, const char *post,
+	       int line)
+{
+	struct codec *c = codec_create();
+	struct codec_cmd cmd;
+	char *t, *want;
+	size_t n = strlen(pre) + strlen(content) + strlen(post) + 200;
+
+	t = malloc(n);
+	want = malloc(n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	snprintf(t, n, "{%s\"content\":%s%s}", pre, content, post);
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	if (cmd.op == CODEC_OP_BROADCAST) {
+		snprintf(want, n, "{\"type\":\"broadcast\",\"room_id\":\"r\","
+			 "\"sender\":\"u\",\"seq\":1,\"content\":%s}", content);
+		expect_msg_(codec_encode_broadcast(cmd.room_id, "u", 1,
+						   cmd.content,
+						   cmd.content_len), want, line);
+	} else {
+		fprintf(stderr, "\n  line %d: %s not decoded\n", line, t);
+		CU_FAIL("not decoded");
+	}
+	free(t);
+	free(want);
+	codec_destroy(c);
+}
+
+#define PLAIN "\"type\":\"broadcast\",\"room_id\":\"r\","
+/* the same envelope, every key spelled with escapes */
+#define ESCAPED "\"t\\u0079pe\":\"broadcast\",\"room\\u005fid\":\"\\u0072\","
+#define content_exact(pre, content, post) \
+	content_exact_(pre, content, post, __LINE__)
+
+static const char *const hostile[] = {
+	"123456789012345678901234567890",
+	"-123456789012345678901234567890.5e-7",
+	"-0",
+	"-0.0",
+	"1e400",
+	"-1E-400",
+	"{\"a\":1,\"a\":2}",
+	"{\"a\":{\"b\":1,\"b\":[2,2]},\"a\":null}",
+	"\"\\ud800\"",
+	"\"x\\udc00y\\ud800\"",
+	"{\"\\ud800\":\"\\udfff\"}",
+	"\"\\u0000 nul\"",
+	"\"caf\xc3\xa9 \\u00e9 \xf0\x9f\x98\x80 \\ud83d\\ude00\"",
+	"\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"",
+	"[ 1 ,\t2 ,\r\n{ \"k\" : [ ] } ]",
+	"{ }",
+	"[]",
+	"true",
+	"null",
+};
+
+static void
+hostile_content_passes_through(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		content_exact(PLAIN, hostile[i], "");
+		content_exact(ESCAPED, hostile[i], "");
+		/* and after it, a key with escapes that is not content */
+		content_exact(PLAIN, hostile[i], ",\"x\\u0041\":1");
+	}
+}
+
+static void
+hostile_content_nested_to_the_limit(void)
+{
+	char deep[2 * CODEC_MAX_DEPTH + 8];
+	int d = CODEC_MAX_DEPTH - 1, i;	/* the object itself is depth 1 */
+
+	for (i = 0; i < d; i++)
+		deep[i] = '[';
+	for (i = 0; i < d; i++)
+		deep[d + i] = ']';
+	deep[2 * d] = '\0';
+	content_exact(ESCAPED, deep, "");
+	/* one deeper is bad_json */
+	memmove(deep + 1, deep, strlen(deep) + 1);
+	deep[0] = '[';
+	strcat(deep, "]");
+	{
+		char t[400];
+
+		snprintf(t, sizeof(t), "{" PLAIN "\"content\":%s}", deep);
+		expect(t, RM_PE_BAD_JSON, NULL);
+	}
+}
+
+static void
+whitespace_around_content_is_not_content(void)
+{
+	struct codec *c = codec_create();
+	struct codec_cmd cmd;
+	const char *t = " \t{ \"type\" :\"broadcast\" ,\r\n\"room_id\": \"r\" ,"
+			"\"content\"\n:\t [ 1 ,2 ]\r\n , \"z\" : 0 }\n ";
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len,
+				    "[ 1 ,2 ]"));
+	codec_destroy(c);
+}
+
+static void
+duplicate_content_keys_last_wins_escaped_or_not(void)
 {
 	struct codec *c = codec_create();
 	struct codec_cmd cmd;
 	const char *t;
 
-	expect_msg(codec_encode_pong(NULL, 0), "{\"type\":\"pong\"}");
-	expect_msg(codec_encode_pong("7", 1), "{\"type\":\"pong\",\"id\":7}");
-	t = "\"a/b \\\"q\\\"\"";
-	expect_msg(codec_encode_pong(t, strlen(t)),
-		   "{\"type\":\"pong\",\"id\":\"a/b \\\"q\\\"\"}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	t = "{" PLAIN "\"content\":1,\"cont\\u0065nt\":2}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len, "2"));
+	t = "{" PLAIN "\"cont\\u0065nt\":1,\"content\":{\"a\":2}}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_TRUE(unit_text_is(cmd.content, cmd.content_len,
+				    "{\"a\":2}"));
+	t = "{\"type\":\"ping\",\"id\":1,\"\\u0069d\":\"two\"}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_TRUE(unit_text_is(cmd.id.text, cmd.id.len, "\"two\""));
+	codec_destroy(c);
+}
+
+static void
+escaped_ids_are_decoded(void)
+{
+	struct codec *c = codec_create();
+	struct codec_cmd cmd;
+	const char *t;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	t = "{\"type\":\"ping\",\"id\":{\"x\":[1,\"y\",null]}}";
+	t = "{\"type\":\"j\\u006fin\",\"room_id\":\"r\\u006f\\/om\","
+	    "\"user_id\":\"\\u0061l\"}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_BAD_ROOM);
+	t = "{\"type\":\"j\\u006fin\",\"room_id\":\"r\\u006f:om\","
+	    "\"user_id\":\"\\u0061l\",\"epoch\":\"\\u0065\"}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
-	expect_msg(codec_encode_pong(cmd.id, cmd.id_len),
-		   "{\"type\":\"pong\",\"id\":{\"x\":[1,\"y\",null]}}");
-	codec_cmd_release(&cmd);
-	/* the id as written: no 64-bit clamping of large integers */
-	t = "{\"type\":\"ping\",\"id\":123456789012345678901234567890}";
-	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
-	expect_msg(codec_encode_pong(cmd.id, cmd.id_len),
-		   "{\"type\":\"pong\",\"id\":123456789012345678901234567890}");
-	codec_cmd_release(&cmd);
+	CU_ASSERT_EQUAL(cmd.op, CODEC_OP_JOIN);
+	CU_ASSERT_STRING_EQUAL(cmd.type, "join");
+	CU_ASSERT_TRUE(unit_text_is(cmd.room_id, cmd.room_len, "ro:om"));
+	CU_ASSERT_TRUE(unit_text_is(cmd.user_id, cmd.user_len, "al"));
+	CU_ASSERT_STRING_EQUAL(cmd.epoch, "e");
 	codec_destroy(c);
+	/* what no id may hold: U+0000, lone surrogates, non-ASCII */
+	expect("{\"type\":\"join\",\"room_id\":\"r\\u0000\"}", RM_PE_BAD_ROOM,
+	       "join");
+	expect("{\"type\":\"join\",\"room_id\":\"\\ud800\"}", RM_PE_BAD_ROOM,
+	       "join");
+	expect("{\"type\":\"join\",\"room_id\":\"r\",\"user_id\":\"\\u00e9\"}",
+	       RM_PE_BAD_USER, "join");
+	expect("{\"type\":\"direct\",\"to\":\"\\udbff\\udfff\",\"content\":1}",
+	       RM_PE_BAD_USER, "direct");
+	/* a type holding U+0000 or a lone surrogate is not echoed */
+	expect("{\"type\":\"ping\\u0000\"}", RM_PE_UNKNOWN_TYPE, NULL);
+	expect("{\"type\":\"\\udc00\"}", RM_PE_UNKNOWN_TYPE, NULL);
+	expect("{\"type\":\"\\u00e9\"}", RM_PE_UNKNOWN_TYPE, "\xc3\xa9");
+}
+
+static void
+since_and_limit_integers(void)
+{
+	struct codec *c = codec_create();
+	struct codec_cmd cmd;
+	const char *t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	t = "{\"type\":\"join\",\"room_id\":\"r\",\"since\":18446744073709551615}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_EQUAL(cmd.since, UINT64_MAX);
+	CU_ASSERT_EQUAL(cmd.has_since, 1);
+	t = "{\"type\":\"join\",\"room_id\":\"r\",\"since\":-0}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_EQUAL(cmd.since, 0);
+	CU_ASSERT_EQUAL(cmd.has_since, 1);
+	/* an epoch the cmd cannot hold matches nothing, but is there */
+	t = "{\"type\":\"join\",\"room_id\":\"r\",\"epoch\":\"\\ud800\"}";
+	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_NONE);
+	CU_ASSERT_PTR_NOT_NULL(cmd.epoch);
+	if (cmd.epoch)
+		CU_ASSERT_STRING_EQUAL(cmd.epoch, "");
+	codec_destroy(c);
+	expect("{\"type\":\"join\",\"room_id\":\"r\",\"since\":18446744073709551616}",
+	       RM_PE_MISSING_FIELD, "join");
+	expect("{\"type\":\"join\",\"room_id\":\"r\",\"since\":-1}",
+	       RM_PE_MISSING_FIELD, "join");
+	expect("{\"type\":\"join\",\"room_id\":\"r\",\"since\":1.0}",
+	       RM_PE_MISSING_FIELD, "join");
+	expect("{\"type\":\"history\",\"room_id\":\"r\",\"limit\":1e1}",
+	       RM_PE_MISSING_FIELD, "history");
+	expect("{\"type\":\"history\",\"room_id\":\"r\",\"limit\":-0}",
+	       RM_PE_MISSING_FIELD, "history");
+	expect("{\"type\":\"history\",\"room_id\":\"r\",\"limit\":7}",
+	       RM_PE_NONE, "history");
+}
+
+static void
+decode_members(void)
+{
+	expect("{\"type\":\"members\",\"room_id\":\"r\"}", RM_PE_NONE,
+	       "members");
+	expect("{\"type\":\"members\"}", RM_PE_MISSING_FIELD, "members");
+	expect("{\"type\":\"members\",\"room_id\":1}", RM_PE_MISSING_FIELD,
+	       "members");
+	expect("{\"type\":\"members\",\"room_id\":\"a b\"}", RM_PE_BAD_ROOM,
+	       "members");
+}
+
+static void
+invalid_utf8_wins_over_syntax(void)
+{
+	expect("{\"type\":\"ping\",\"id\":\"\xff\"}", RM_PE_INVALID_UTF8, NULL);
+	/* the grammar fails first; the bytes after it are still checked */
+	expect("{\"type\" x \xc0\x80", RM_PE_INVALID_UTF8, NULL);
+	expect("\xed\xa0\x80", RM_PE_INVALID_UTF8, NULL);
+	expect("{\"type\":\"ping\"}\xf4\x90\x80\x80", RM_PE_INVALID_UTF8, NULL);
+	expect("{\"type\":\"ping\"} \xc3\xa9", RM_PE_BAD_JSON, NULL);
+	expect("{\"type\":\"ping\",\"x\":\"\xf0\x9f\x98\x80\"}", RM_PE_NONE,
+	       "ping");
 }
 
 static void
 encode_error_with_and_without_ref(void)
 {
-	expect_msg(codec_encode_error(RM_PE_BAD_JSON, "not JSON", NULL),
+	expect_msg(codec_encode_error(RM_PE_BAD_JSON, "not JSON", NULL, NULL),
 		   "{\"type\":\"error\",\"code\":\"bad_json\",\"message\":"
 		   "\"not JSON\"}");
-	expect_msg(codec_encode_error(RM_PE_NOT_MEMBER, "no", "broadcast"),
+	expect_msg(codec_encode_error(RM_PE_NOT_MEMBER, "no", "broadcast", NULL),
 		   "{\"type\":\"error\",\"code\":\"not_member\",\"message\":"
 		   "\"no\",\"ref\":\"broadcast\"}");
-	expect_msg(codec_encode_error(RM_PE_BAD_ROOM, "say \"a/b\"\n", "x\"y"),
+	expect_msg(codec_encode_error(RM_PE_BAD_ROOM, "say \"a/b\"\n", "x\"y", NULL),
 		   "{\"type\":\"error\",\"code\":\"bad_room\",\"message\":"
 		   "\"say \\\"a/b\\\"\\n\",\"ref\":\"x\\\"y\"}");
-	expect_msg(codec_encode_error(RM_PE_NO_SUCH_USER, "m", ""),
+	expect_msg(codec_encode_error(RM_PE_NO_SUCH_USER, "m", "", NULL),
 		   "{\"type\":\"error\",\"code\":\"no_such_user\",\"message\":"
 		   "\"m\",\"ref\":\"\"}");
 }
@@ -791,11 +1131,11 @@ CU_TestInfo codec_tests[] = {
 	  bad_room_before_bad_user },
 	{ "codec_room_valid and codec_user_valid", room_and_user_validators },
 	{ "codec_err_name gives the wire codes", error_names_are_the_wire_codes },
-	{ "codec_member_text returns the value's raw text",
+	{ "jscan_object returns a member's raw text",
 	  member_text_is_raw_and_exact },
-	{ "codec_member_text: with duplicate keys the last wins",
+	{ "jscan_object: duplicate keys, escaped or not: the last wins",
 	  member_text_duplicate_keys_last_wins },
-	{ "codec_member_text sees only top-level keys",
+	{ "jscan_object sees only top-level keys",
 	  member_text_only_top_level_keys },
 	{ "UTF-8: valid 1-4 byte sequences pass", utf8_accepts_valid_text },
 	{ "UTF-8: overlong forms are refused", utf8_refuses_overlong_forms },
@@ -811,6 +1151,27 @@ CU_TestInfo codec_tests[] = {
 	{ "encode direct passes content through",
 	  encode_direct_passes_content_through },
 	{ "encode pong echoes the id", encode_pong_echoes_id },
+	{ "an id of another kind (float, object, ...) is ignored",
+	  id_of_another_kind_is_ignored },
+	{ "an id string of up to 64 bytes (decoded) is echoed, longer not",
+	  id_string_of_64_bytes_at_most },
+	{ "the id reaches every answer and the errors of parsed messages",
+	  id_in_every_answer },
+	{ "hostile content passes byte for byte, keys escaped or not",
+	  hostile_content_passes_through },
+	{ "content nested to the depth limit passes; deeper is bad_json",
+	  hostile_content_nested_to_the_limit },
+	{ "whitespace around content is not part of it",
+	  whitespace_around_content_is_not_content },
+	{ "duplicate content/id keys, escaped or not: the last wins",
+	  duplicate_content_keys_last_wins_escaped_or_not },
+	{ "escaped type, room_id, user_id, epoch are decoded",
+	  escaped_ids_are_decoded },
+	{ "since and limit: 64-bit integers, -0, nothing else",
+	  since_and_limit_integers },
+	{ "decode members: room_id required and checked", decode_members },
+	{ "invalid UTF-8 is RM_PE_INVALID_UTF8, before any syntax error",
+	  invalid_utf8_wins_over_syntax },
 	{ "encode error with and without ref, escaped",
 	  encode_error_with_and_without_ref },
 	CU_TEST_INFO_NULL,

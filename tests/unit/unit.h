@@ -17,6 +17,7 @@ extern CU_TestInfo msg_tests[];
 extern CU_TestInfo sendq_tests[];
 extern CU_TestInfo rooms_tests[];
 extern CU_TestInfo codec_tests[];
+extern CU_TestInfo roster_tests[];
 extern CU_TestInfo stats_tests[];
 extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];

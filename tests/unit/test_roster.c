@@ -1,0 +1,168 @@
+/*
+ * test_roster.c: the `members` answer (roster.h): distinct users, the
+ * 1000-user and send-ring-bytes bounds, the request id.
+ */
+#include "unit.h"
+
+#include "hub.h"
+#include "msg.h"
+#include "roster.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define N_CLIENTS 1100
+
+static struct rooms *table;
+static struct room *room;
+static struct client *clients;
+static char (*names)[16];
+
+static void
+setup(void)
+{
+	table = rooms_create();
+	clients = calloc(N_CLIENTS, sizeof(*clients));
+	names = calloc(N_CLIENTS, sizeof(*names));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(table);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clients);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(names);
+	room = rooms_get_or_create(table, "r", 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
+}
+
+static void
+teardown(void)
+{
+	rooms_destroy(table);
+	free(clients);
+	free(names);
+}
+
+/* Adds client @i to the room, as user @user (NULL: a guest). */
+static void
+add(unsigned int i, const char *user)
+{
+	clients[i].conn_id = 1000 + i;
+	if (user) {
+		snprintf(names[i], sizeof(names[i]), "%s", user);
+		clients[i].user_id = names[i];
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rooms_add_member(room, &clients[i],
+						      &clients[i].rooms));
+}
+
+/* Encodes the answer and parses it; the caller puts the object. */
+static struct json_object *
+answer(const struct codec_span *id, size_t max_bytes, size_t *len)
+{
+	struct msg *m = roster_encode(room, id, max_bytes);
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	/* a msg's text is not NUL-terminated */
+	o = json_tokener_parse_ex(tok, msg_text(m), (int)m->payload_len);
+	*len = m->payload_len;
+	msg_unref(m);
+	json_tokener_free(tok);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	return o;
+}
+
+static void
+each_user_once_guests_after(void)
+{
+	struct codec_span id = { "\"q\"", 3 };
+	struct msg *m;
+
+	setup();
+	add(0, "bo");
+	add(1, NULL);
+	add(2, "al");
+	add(3, "bo");
+	add(4, "al");
+	add(5, NULL);
+	add(6, "al");
+	m = roster_encode(room, &id, 1 << 20);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_TRUE(unit_text_is(msg_text(m), m->payload_len,
+		"{\"type\":\"members\",\"id\":\"q\",\"room_id\":\"r\","
+		"\"members\":7,\"users\":[\"al\",\"bo\",\"guest-1001\","
+		"\"guest-1005\"]}"));
+	msg_unref(m);
+	teardown();
+}
+
+static void
+at_most_1000_users(void)
+{
+	struct json_object *o, *users, *t;
+	char u[16];
+	size_t len;
+	unsigned int i;
+
+	setup();
+	for (i = 0; i < 1000; i++) {
+		snprintf(u, sizeof(u), "u%04u", i);
+		add(i, u);
+	}
+	add(1000, "u0000");	/* a second connection: still 1000 users */
+	o = answer(NULL, 1 << 20, &len);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "users", &users));
+	CU_ASSERT_EQUAL(json_object_array_length(users), 1000);
+	CU_ASSERT_FALSE(json_object_object_get_ex(o, "truncated", NULL));
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "members", &t));
+	CU_ASSERT_EQUAL(json_object_get_int(t), 1001);
+	json_object_put(o);
+
+	add(1001, NULL);	/* the 1001st user */
+	o = answer(NULL, 1 << 20, &len);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "users", &users));
+	CU_ASSERT_EQUAL(json_object_array_length(users), 1000);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "truncated", &t) &&
+		       json_object_get_boolean(t));
+	json_object_put(o);
+	teardown();
+}
+
+static void
+cut_to_what_fits_the_ring(void)
+{
+	struct json_object *o, *users, *t;
+	char u[16];
+	size_t len;
+	unsigned int i;
+
+	setup();
+	for (i = 0; i < 100; i++) {
+		snprintf(u, sizeof(u), "user-%04u", i);
+		add(i, u);
+	}
+	o = answer(NULL, 1000, &len);
+	CU_ASSERT(len <= 1000);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "users", &users));
+	CU_ASSERT(json_object_array_length(users) > 0);
+	CU_ASSERT(json_object_array_length(users) < 100);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "truncated", &t) &&
+		       json_object_get_boolean(t));
+	json_object_put(o);
+	/* a ring too small for any user: an empty, truncated list */
+	o = answer(NULL, 64, &len);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "users", &users));
+	CU_ASSERT_EQUAL(json_object_array_length(users), 0);
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, "truncated", NULL));
+	json_object_put(o);
+	teardown();
+}
+
+CU_TestInfo roster_tests[] = {
+	{ "members: each user once, named sorted, then guests",
+	  each_user_once_guests_after },
+	{ "members: at most 1000 users, then truncated", at_most_1000_users },
+	{ "members: cut to what fits send-ring-bytes, truncated",
+	  cut_to_what_fits_the_ring },
+	CU_TEST_INFO_NULL,
+};

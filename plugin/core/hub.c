@@ -3,6 +3,7 @@
  * (see hub.h).
  */
 #include "hub.h"
+#include "hub_internal.h"
 #include "history.h"
 #include "msg.h"
 #include "rm_err.h"
@@ -15,42 +16,6 @@
 #include <string.h>
 
 /* Opaque outside this file (hub.h): transports use the hub_client_* calls. */
-struct client {
-	uint64_t conn_id;
-	/*
-	 * The user_id a join gave, NULL before: a guest is "guest-<conn_id>"
-	 * (hub_user_id), kept nowhere, so idle connections pay 8 bytes.
-	 */
-	char *user_id;
-	struct sendq q;
-	uint64_t dropped_pending;	/* dropped since the last notice */
-	int closing;			/* a close was asked for: send nothing */
-	unsigned int n_rooms;
-	struct member *rooms;		/* this client's memberships */
-	struct member *user_entry;	/* its place in the user index */
-	const struct rconf *conf;	/* its vhost's settings */
-	void *owner;			/* the transport's connection */
-	double tokens;			/* rate limit bucket */
-	int64_t tokens_ms;
-	struct client *prev, *next;	/* every client of the hub */
-};
-
-struct hub {
-	const struct hub_ops *ops;
-	struct codec *codec;
-	struct rooms *rooms;
-	/*
-	 * user_id -> that user's connections, for direct messages: the same
-	 * table type as rooms, a "room" per user id. Guests are not in it
-	 * (an idle connection then costs no entry); a direct message to a
-	 * guest id finds its one connection by conn_id instead.
-	 */
-	struct rooms *users;
-	struct client *clients;		/* every connection, for shutdown */
-	uint64_t next_conn_id;
-	uint64_t instance;
-};
-
 /* A room's history goes with the room (rooms' free hook). */
 static void
 free_history(struct room *room)

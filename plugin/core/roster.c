@@ -3,6 +3,7 @@
  */
 #include "roster.h"
 #include "hub.h"
+#include "hub_internal.h"
 #include "msg.h"
 
 #include <stdlib.h>

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include "hub.h"
+#include "hub_internal.h"
 #include "msg.h"
 #include "roster.h"
 

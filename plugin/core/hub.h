@@ -21,6 +21,7 @@
 #define HUB_H
 
 #include "codec.h"
+#include "htable.h"
 #include "rconf.h"
 #include "rooms.h"
 #include "sendq.h"
@@ -59,6 +60,7 @@ struct client {
 	double tokens;			/* rate limit bucket */
 	int64_t tokens_ms;
 	struct client *prev, *next;	/* every client of the hub */
+	struct htable_node conn_node;	/* in the hub's conn_id index */
 };
 
 struct hub;

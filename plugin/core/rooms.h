@@ -14,18 +14,19 @@
 #ifndef ROOMS_H
 #define ROOMS_H
 
+#include "htable.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 struct member;
 
 struct room {
-	struct room *hnext;		/* hash chain */
+	struct htable_node hnode;	/* in the table, by id */
 	struct member *members;		/* doubly linked through rprev/rnext */
 	unsigned int n_members;
 	uint64_t seq;			/* last accepted broadcast's seq */
 	uint64_t generation;		/* which incarnation of this id */
-	uint32_t hash;
 	void *data;			/* the owner's, freed by its free hook */
 	size_t id_len;
 	char id[];			/* NUL-terminated */

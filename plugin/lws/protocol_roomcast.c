@@ -474,7 +474,8 @@ ws_on_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 		return refuse(wsi, 503, "Service Unavailable");
 	if (vhd->conf.max_connections_per_ip &&
 	    ipcount_get(ipcount, lws_get_peer_simple(wsi, buf, sizeof(buf)) ?
-			buf : "") >= vhd->conf.max_connections_per_ip) {
+			buf : "", vhd->conf.ipv6_prefix_len) >=
+	    vhd->conf.max_connections_per_ip) {
 		rm_stats.refused_per_ip++;
 		return refuse(wsi, 503, "Service Unavailable");
 	}
@@ -514,7 +515,8 @@ ws_on_established(struct lws *wsi, struct pss__roomcast *pss,
 		char addr[64];
 
 		pss->ip = ipcount_take(ipcount, lws_get_peer_simple(wsi, addr,
-					sizeof(addr)) ? addr : "");
+					sizeof(addr)) ? addr : "",
+				       vhd->conf.ipv6_prefix_len);
 	}
 	vhd->connections++;
 	opened_since_trim++;

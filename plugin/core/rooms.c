@@ -112,6 +112,12 @@ rooms_count(const struct rooms *t)
 	return htable_count(&t->table);
 }
 
+size_t
+rooms_longest_chain(const struct rooms *t)
+{
+	return htable_longest_chain(&t->table);
+}
+
 struct member *
 rooms_member_of(struct member *client_list, const struct room *room)
 {

@@ -62,6 +62,9 @@ struct room *rooms_get_or_create(struct rooms *t, const char *id, size_t len);
 /* Rooms in the table now. */
 size_t rooms_count(const struct rooms *t);
 
+/* The most rooms that share a bucket: for tests of the hash. */
+size_t rooms_longest_chain(const struct rooms *t);
+
 /*
  * The membership of the client whose list is @client_list in @room, or
  * NULL. Linear in the client's rooms (bounded by max-rooms-per-connection).

@@ -13,10 +13,13 @@ static CU_SuiteInfo suites[] = {
 	{ "rconf", NULL, NULL, NULL, NULL, rconf_tests },
 	{ "msg", NULL, NULL, NULL, NULL, msg_tests },
 	{ "sendq", NULL, NULL, NULL, NULL, sendq_tests },
+	{ "siphash", NULL, NULL, NULL, NULL, siphash_tests },
+	{ "htable", NULL, NULL, NULL, NULL, htable_tests },
 	{ "rooms", NULL, NULL, NULL, NULL, rooms_tests },
 	{ "codec", NULL, NULL, NULL, NULL, codec_tests },
 	{ "stats", NULL, NULL, NULL, NULL, stats_tests },
 	{ "ipcount", NULL, NULL, NULL, NULL, ipcount_tests },
+	{ "guest_id", NULL, NULL, NULL, NULL, guest_id_tests },
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
 	CU_SUITE_INFO_NULL,
 };

@@ -1206,10 +1206,11 @@ static void
 direct_to_overflowing_guest_id_is_no_such_user(void)
 {
 	static const char *const to[] = {
+		"guest-18446744073709551616",	/* 2^64 */
 		"guest-18446744073709551617",	/* 2^64 + 1 */
 		"guest-36893488147419103233",	/* 2^65 + 1 */
 		"guest-01", "guest-0001", "guest-0", "guest-", "guest-1.0",
-		"Guest-1",
+		"Guest-1", "guest-abc",
 	};
 	char t[128];
 	size_t i;

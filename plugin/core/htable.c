@@ -214,3 +214,137 @@ htable_longest_chain(const struct htable *t)
 	}
 	return most;
 }
+
+/*---- the id map ----*/
+
+#define IDMAP_FIRST_CAP 64
+
+static uint64_t
+rec_id(const struct htable_idmap *m, const void *rec)
+{
+	uint64_t id;
+
+	memcpy(&id, (const char *)rec + m->id_offset, sizeof(id));
+	return id;
+}
+
+static size_t
+home(const struct htable_idmap *m, uint64_t id)
+{
+	return siphash24(&id, sizeof(id), m->key) & (m->cap - 1);
+}
+
+int
+htable_idmap_init(struct htable_idmap *m, size_t id_offset)
+{
+	memset(m, 0, sizeof(*m));
+	m->slot = calloc(IDMAP_FIRST_CAP, sizeof(*m->slot));
+	if (!m->slot)
+		return -1;
+	m->cap = IDMAP_FIRST_CAP;
+	m->id_offset = id_offset;
+	htable_seed_init();
+	memcpy(m->key, seed, sizeof(m->key));
+	return 0;
+}
+
+void
+htable_idmap_fini(struct htable_idmap *m)
+{
+	free(m->slot);
+	m->slot = NULL;
+	m->cap = m->count = 0;
+}
+
+/* Puts @rec in the first free slot from its home; there is one. */
+static void
+place(struct htable_idmap *m, void *rec)
+{
+	size_t i = home(m, rec_id(m, rec));
+
+	while (m->slot[i])
+		i = (i + 1) & (m->cap - 1);
+	m->slot[i] = rec;
+}
+
+/* Moves every record to @cap slots; on OOM keeps the old ones. */
+static int
+idmap_resize(struct htable_idmap *m, size_t cap)
+{
+	void **old = m->slot;
+	size_t old_cap = m->cap, i;
+
+	m->slot = calloc(cap, sizeof(*m->slot));
+	if (!m->slot) {
+		m->slot = old;
+		return -1;
+	}
+	m->cap = cap;
+	for (i = 0; i < old_cap; i++)
+		if (old[i])
+			place(m, old[i]);
+	free(old);
+	return 0;
+}
+
+int
+htable_idmap_put(struct htable_idmap *m, void *rec)
+{
+	/* at most 3/4 full, so that a miss stops at a free slot soon */
+	if ((m->count + 1) * 4 > m->cap * 3 &&
+	    (m->cap > SIZE_MAX / 2 / sizeof(*m->slot) ||
+	     idmap_resize(m, m->cap * 2)) && m->count + 1 >= m->cap)
+		return -1;
+	place(m, rec);
+	m->count++;
+	return 0;
+}
+
+void *
+htable_idmap_get(const struct htable_idmap *m, uint64_t id)
+{
+	size_t i = home(m, id);
+
+	for (; m->slot[i]; i = (i + 1) & (m->cap - 1))
+		if (rec_id(m, m->slot[i]) == id)
+			return m->slot[i];
+	return NULL;
+}
+
+/*
+ * Empties slot @i and closes the gap (backward shift: no tombstones), so
+ * that every record stays reachable from its home without a free slot
+ * between.
+ */
+static void
+idmap_clear_slot(struct htable_idmap *m, size_t i)
+{
+	size_t mask = m->cap - 1, j = i, k;
+
+	m->slot[i] = NULL;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!m->slot[j])
+			return;
+		k = home(m, rec_id(m, m->slot[j]));
+		/* the record at j may stay if its home lies in (i, j] */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		m->slot[i] = m->slot[j];
+		m->slot[j] = NULL;
+		i = j;
+	}
+}
+
+void
+htable_idmap_del(struct htable_idmap *m, void *rec)
+{
+	size_t i = home(m, rec_id(m, rec));
+
+	while (m->slot[i] != rec)
+		i = (i + 1) & (m->cap - 1);
+	idmap_clear_slot(m, i);
+	m->count--;
+	if (m->cap > IDMAP_FIRST_CAP && m->count < m->cap / 8)
+		idmap_resize(m, m->cap / 2);
+}

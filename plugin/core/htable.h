@@ -91,4 +91,38 @@ size_t htable_count(const struct htable *t);
 /* The length of the longest chain in @t: for tests and checks. */
 size_t htable_longest_chain(const struct htable *t);
 
+/*
+ * An id map: records found by a 64-bit id stored in them, at @id_offset.
+ * Open addressing over an array of record pointers, so an indexed record
+ * carries nothing and costs 8 bytes times 1.33-2.67 slots (11 to 21
+ * bytes): for the conn_id index, which every connection is in, where a
+ * 16-byte node would push struct client into the next malloc size. The slots
+ * are probed from a keyed hash of the id, like the tables above.
+ */
+struct htable_idmap {
+	void **slot;			/* NULL = free */
+	size_t cap;			/* a power of two */
+	size_t count;
+	size_t id_offset;		/* where a record keeps its uint64_t id */
+	uint8_t key[SIPHASH_KEY_LEN];
+};
+
+/* Makes @m empty, for records whose id is at @id_offset. 0, or -1 on OOM. */
+int htable_idmap_init(struct htable_idmap *m, size_t id_offset);
+
+/* Frees @m's slots; the records are the caller's. */
+void htable_idmap_fini(struct htable_idmap *m);
+
+/*
+ * Adds @rec, whose id no record in @m has. Returns 0, or -1 when @m is
+ * full and cannot grow (OOM).
+ */
+int htable_idmap_put(struct htable_idmap *m, void *rec);
+
+/* The record in @m whose id is @id, or NULL. */
+void *htable_idmap_get(const struct htable_idmap *m, uint64_t id);
+
+/* Takes @rec, which must be in @m, out of @m. */
+void htable_idmap_del(struct htable_idmap *m, void *rec);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include "hub.h"
 #include "guest_id.h"
+#include "htable.h"
 #include "history.h"
 #include "msg.h"
 #include "rm_err.h"
@@ -25,7 +26,7 @@ struct hub {
 	 * guest id finds its one connection by conn_id instead.
 	 */
 	struct rooms *users;
-	struct htable conns;		/* conn_id -> client, for guest ids */
+	struct htable_idmap conns;	/* conn_id -> client, for guest ids */
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;
@@ -61,7 +62,7 @@ hub_create(const struct hub_ops *ops, uint64_t instance)
 	h->users = rooms_create();
 	if (!h->users)
 		goto bail_rooms;
-	if (htable_init(&h->conns, 64))
+	if (htable_idmap_init(&h->conns, offsetof(struct client, conn_id)))
 		goto bail_users;
 	return h;
 
@@ -83,7 +84,7 @@ hub_destroy(struct hub *h)
 		return;
 	while (h->clients)
 		hub_client_free(h, h->clients);
-	htable_fini(&h->conns);
+	htable_idmap_fini(&h->conns);
 	rooms_destroy(h->users);
 	rooms_destroy(h->rooms);
 	codec_destroy(h->codec);
@@ -137,6 +138,10 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	if (!c)
 		return NULL;
 	c->conn_id = ++h->next_conn_id;
+	if (htable_idmap_put(&h->conns, c)) {
+		free(c);
+		return NULL;
+	}
 	c->conf = conf;
 	c->owner = owner;
 	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
@@ -146,8 +151,6 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	if (h->clients)
 		h->clients->prev = c;
 	h->clients = c;
-	htable_insert(&h->conns, &c->conn_node,
-		      htable_hash(&h->conns, &c->conn_id, sizeof(c->conn_id)));
 	rm_stats.connections_active++;
 	rm_stats.connections_total++;
 	return c;
@@ -374,7 +377,7 @@ hub_client_free(struct hub *h, struct client *c)
 		h->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	htable_remove(&h->conns, &c->conn_node);
+	htable_idmap_del(&h->conns, c);
 	rm_stats.connections_active--;
 	free(c);
 }
@@ -585,27 +588,16 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
  * writing to its own id from its only connection reaches no one, without
  * an error, as a broadcast to a room of one reaches only its sender.
  */
-static int
-conn_id_eq(const struct htable_node *n, const void *key)
-{
-	return htable_entry(n, struct client, conn_node)->conn_id ==
-	       *(const uint64_t *)key;
-}
-
 /* The connection whose guest id is @id ("guest-<conn_id>"), or NULL. */
 static struct client *
 find_guest(struct hub *h, const char *id, size_t len)
 {
-	struct htable_node *n;
 	struct client *c;
 	uint64_t conn_id;
 
 	if (guest_id_parse(id, len, &conn_id))
 		return NULL;
-	n = htable_find(&h->conns, htable_hash(&h->conns, &conn_id,
-					       sizeof(conn_id)),
-			conn_id_eq, &conn_id);
-	c = n ? htable_entry(n, struct client, conn_node) : NULL;
+	c = htable_idmap_get(&h->conns, conn_id);
 	/* a connection that joined with a user_id is no longer its guest id */
 	return c && !c->user_id ? c : NULL;
 }

@@ -21,7 +21,6 @@
 #define HUB_H
 
 #include "codec.h"
-#include "htable.h"
 #include "rconf.h"
 #include "rooms.h"
 #include "sendq.h"
@@ -60,7 +59,6 @@ struct client {
 	double tokens;			/* rate limit bucket */
 	int64_t tokens_ms;
 	struct client *prev, *next;	/* every client of the hub */
-	struct htable_node conn_node;	/* in the hub's conn_id index */
 };
 
 struct hub;

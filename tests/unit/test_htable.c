@@ -258,6 +258,140 @@ another_seed_puts_ids_in_other_buckets(void)
 	htable_fini(&b);
 }
 
+/*---- the id map ----*/
+
+struct idrec {
+	int pad;		/* the id need not come first */
+	uint64_t id;
+	int live;
+};
+
+static uint32_t lcg_state;
+
+/* A fixed pseudo-random sequence: the same run every time. */
+static uint32_t
+lcg(void)
+{
+	lcg_state = lcg_state * 1103515245u + 12345u;
+	return lcg_state >> 8;
+}
+
+/* Every live record is found as itself, every dead id is not. */
+static int
+idmap_agrees(const struct htable_idmap *m, struct idrec *r, size_t n)
+{
+	size_t i, live = 0;
+	int ok = 1;
+
+	for (i = 0; i < n; i++) {
+		ok &= htable_idmap_get(m, r[i].id) == (r[i].live ? &r[i] : NULL);
+		live += r[i].live;
+	}
+	return ok && live == m->count && m->count * 4 <= m->cap * 3;
+}
+
+static void
+idmap_put_get_del(void)
+{
+	struct htable_idmap m;
+	struct idrec a = { 0, 7, 1 }, b = { 0, 1ull << 63, 1 };
+
+	CU_ASSERT_EQUAL_FATAL(htable_idmap_init(&m,
+				offsetof(struct idrec, id)), 0);
+	CU_ASSERT_PTR_NULL(htable_idmap_get(&m, 7));
+	CU_ASSERT_EQUAL(htable_idmap_put(&m, &a), 0);
+	CU_ASSERT_EQUAL(htable_idmap_put(&m, &b), 0);
+	CU_ASSERT_PTR_EQUAL(htable_idmap_get(&m, 7), &a);
+	CU_ASSERT_PTR_EQUAL(htable_idmap_get(&m, 1ull << 63), &b);
+	CU_ASSERT_PTR_NULL(htable_idmap_get(&m, 8));
+	CU_ASSERT_PTR_NULL(htable_idmap_get(&m, UINT64_MAX));
+	htable_idmap_del(&m, &a);
+	CU_ASSERT_PTR_NULL(htable_idmap_get(&m, 7));
+	CU_ASSERT_PTR_EQUAL(htable_idmap_get(&m, 1ull << 63), &b);
+	CU_ASSERT_EQUAL(m.count, 1);
+	htable_idmap_fini(&m);
+}
+
+#define SMALL_SET 40
+
+/*
+ * Deleting from open addressing must close each gap without cutting a
+ * record off from its home: thousands of random puts and deletes in a
+ * table that never grows (at most 40 in 64 slots), so that runs wrap
+ * round the end, checked against the truth after every step.
+ */
+static void
+idmap_delete_keeps_every_record_reachable(void)
+{
+	struct idrec r[SMALL_SET];
+	struct htable_idmap m;
+	int step, ok = 1;
+	size_t i;
+
+	memset(r, 0, sizeof(r));
+	lcg_state = 11;
+	CU_ASSERT_EQUAL_FATAL(htable_idmap_init(&m,
+				offsetof(struct idrec, id)), 0);
+	for (i = 0; i < SMALL_SET; i++)
+		r[i].id = i + 1;
+	for (step = 0; step < 20000 && ok; step++) {
+		i = lcg() % SMALL_SET;
+		if (r[i].live) {
+			htable_idmap_del(&m, &r[i]);
+			r[i].live = 0;
+			r[i].id += SMALL_SET;	/* a new conn_id next time */
+		} else {
+			ok &= htable_idmap_put(&m, &r[i]) == 0;
+			r[i].live = 1;
+		}
+		ok &= m.cap == 64 && idmap_agrees(&m, r, SMALL_SET);
+	}
+	CU_ASSERT_TRUE(ok);
+	CU_ASSERT_EQUAL(step, 20000);
+	htable_idmap_fini(&m);
+}
+
+#define BIG_SET 20000
+
+static void
+idmap_grows_and_shrinks(void)
+{
+	struct idrec *r = calloc(BIG_SET, sizeof(*r));
+	struct htable_idmap m;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL_FATAL(htable_idmap_init(&m,
+				offsetof(struct idrec, id)), 0);
+	for (i = 0; i < BIG_SET; i++) {
+		r[i].id = i + 1;	/* conn_ids: consecutive */
+		r[i].live = 1;
+		CU_ASSERT_EQUAL_FATAL(htable_idmap_put(&m, &r[i]), 0);
+	}
+	CU_ASSERT_TRUE(idmap_agrees(&m, r, BIG_SET));
+	CU_ASSERT_EQUAL(m.cap, 32768);		/* 20000 <= 3/4 of it */
+	/* most go, in an order unlike the ids' */
+	lcg_state = 5;
+	for (i = 0; i < BIG_SET * 2; i++) {
+		struct idrec *x = &r[lcg() % BIG_SET];
+
+		if (x->live && x->id > 100) {
+			htable_idmap_del(&m, x);
+			x->live = 0;
+		}
+	}
+	for (i = 100; i < BIG_SET; i++)
+		if (r[i].live) {
+			htable_idmap_del(&m, &r[i]);
+			r[i].live = 0;
+		}
+	CU_ASSERT_TRUE(idmap_agrees(&m, r, BIG_SET));
+	CU_ASSERT_EQUAL(m.count, 100);
+	CU_ASSERT_TRUE(m.cap <= 1024);		/* followed the records down */
+	htable_idmap_fini(&m);
+	free(r);
+}
+
 CU_TestInfo htable_tests[] = {
 	{ "insert, find and remove records", insert_find_remove },
 	{ "the bucket array doubles at load 1 and halves back",
@@ -270,5 +404,10 @@ CU_TestInfo htable_tests[] = {
 	  fnv_colliding_ids_spread_out },
 	{ "another seed puts the same ids in other buckets",
 	  another_seed_puts_ids_in_other_buckets },
+	{ "id map: put, get and delete records by id", idmap_put_get_del },
+	{ "id map: deletes keep every record reachable (20000 random steps)",
+	  idmap_delete_keeps_every_record_reachable },
+	{ "id map: grows at 3/4 full and shrinks back",
+	  idmap_grows_and_shrinks },
 	CU_TEST_INFO_NULL,
 };

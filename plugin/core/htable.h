@@ -1,10 +1,10 @@
 /*
  * htable.h: the one hash table of roomcast, intrusive and keyed.
  *
- * Rooms by id, users by id, connection counts by address and
- * connections by conn_id all live in one of these: the caller embeds a
- * struct htable_node in its record, hashes the key with htable_hash()
- * and compares keys itself. Chains are singly linked; the bucket array
+ * Rooms by id, users by id and connection counts by address live in one
+ * of these: the caller embeds a struct htable_node in its record, hashes
+ * the key with htable_hash() and compares keys itself (connections by
+ * conn_id live in the id map below, which costs a record nothing). Chains are singly linked; the bucket array
  * doubles when records outnumber buckets (load factor <= 1) and halves
  * when they fall below an eighth of it, so memory follows the records
  * there are now.

@@ -65,12 +65,15 @@ make_key(struct addr_key *k, const char *addr, unsigned int v6_prefix)
 		k->kind = KEY_V4;
 		k->len = 4;
 		memcpy(k->buf, a, 4);
-	} else if (inet_pton(AF_INET6, addr, a) == 1 &&
-		   !memcmp(a, v4_mapped, sizeof(v4_mapped))) {
+	} else if (inet_pton(AF_INET6, addr, a) != 1) {
+		k->kind = KEY_TEXT;
+		k->len = strlen(addr);
+		k->bytes = (const unsigned char *)addr;
+	} else if (!memcmp(a, v4_mapped, sizeof(v4_mapped))) {
 		k->kind = KEY_V4;
 		k->len = 4;
 		memcpy(k->buf, a + 12, 4);
-	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+	} else {
 		if (v6_prefix > 128)
 			v6_prefix = 128;
 		mask_v6(a, v6_prefix);
@@ -78,10 +81,6 @@ make_key(struct addr_key *k, const char *addr, unsigned int v6_prefix)
 		k->len = 17;
 		k->buf[0] = (unsigned char)v6_prefix;
 		memcpy(k->buf + 1, a, 16);
-	} else {
-		k->kind = KEY_TEXT;
-		k->len = strlen(addr);
-		k->bytes = (const unsigned char *)addr;
 	}
 }
 

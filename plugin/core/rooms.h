@@ -8,6 +8,9 @@
  * members: the caller frees it with its last member, which bounds memory
  * against room-name spam.
  *
+ * Room ids are the clients' choice, so the table is a keyed htable
+ * (htable.h): no one can pick ids that pile into one bucket.
+ *
  * Members point at an opaque client; rooms never look inside it.
  * Not thread-safe; service thread only. Knows nothing of lws.
  */

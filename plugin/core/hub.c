@@ -4,6 +4,8 @@
  */
 #include "hub.h"
 #include "hub_internal.h"
+#include "guest_id.h"
+#include "htable.h"
 #include "history.h"
 #include "msg.h"
 #include "rm_err.h"
@@ -15,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Opaque outside this file (hub.h): transports use the hub_client_* calls. */
 /* A room's history goes with the room (rooms' free hook). */
 static void
 free_history(struct room *room)
@@ -46,8 +47,12 @@ hub_create(const struct hub_ops *ops, uint64_t instance)
 	h->users = rooms_create();
 	if (!h->users)
 		goto bail_rooms;
+	if (htable_idmap_init(&h->conns, offsetof(struct client, conn_id)))
+		goto bail_users;
 	return h;
 
+bail_users:
+	rooms_destroy(h->users);
 bail_rooms:
 	rooms_destroy(h->rooms);
 bail_codec:
@@ -64,6 +69,7 @@ hub_destroy(struct hub *h)
 		return;
 	while (h->clients)
 		hub_client_free(h, h->clients);
+	htable_idmap_fini(&h->conns);
 	rooms_destroy(h->users);
 	rooms_destroy(h->rooms);
 	codec_destroy(h->codec);
@@ -180,6 +186,10 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	if (!c)
 		return NULL;
 	c->conn_id = ++h->next_conn_id;
+	if (htable_idmap_put(&h->conns, c)) {
+		free(c);
+		return NULL;
+	}
 	c->conf = conf;
 	c->owner = owner;
 	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
@@ -416,6 +426,7 @@ hub_client_free(struct hub *h, struct client *c)
 		h->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	htable_idmap_del(&h->conns, c);
 	rm_stats.connections_active--;
 	free(c);
 }
@@ -631,21 +642,13 @@ static struct client *
 find_guest(struct hub *h, const char *id, size_t len)
 {
 	struct client *c;
-	uint64_t conn_id = 0;
-	size_t i;
+	uint64_t conn_id;
 
-	if (len <= 6 || len > 26 || memcmp(id, "guest-", 6) || id[6] == '0')
+	if (guest_id_parse(id, len, &conn_id))
 		return NULL;
-	for (i = 6; i < len; i++) {
-		if (id[i] < '0' || id[i] > '9')
-			return NULL;
-		conn_id = conn_id * 10 + (uint64_t)(id[i] - '0');
-	}
-	/* linear, but only for direct messages to guests */
-	for (c = h->clients; c; c = c->next)
-		if (c->conn_id == conn_id && !c->user_id)
-			return c;
-	return NULL;
+	c = htable_idmap_get(&h->conns, conn_id);
+	/* a connection that joined with a user_id is no longer its guest id */
+	return c && !c->user_id ? c : NULL;
 }
 
 static void

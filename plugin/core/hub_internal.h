@@ -8,6 +8,7 @@
 #define HUB_INTERNAL_H
 
 #include "hub.h"
+#include "htable.h"
 
 struct client {
 	uint64_t conn_id;
@@ -40,6 +41,7 @@ struct hub {
 	 * guest id finds its one connection by conn_id instead.
 	 */
 	struct rooms *users;
+	struct htable_idmap conns;	/* conn_id -> client, for guest ids */
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;

@@ -2,91 +2,165 @@
  * ipcount.c: connections per client address (see ipcount.h).
  */
 #include "ipcount.h"
+#include "htable.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define IPCOUNT_BUCKETS 1024	/* fixed: addresses, not connections */
+#define IPCOUNT_FIRST_BUCKETS 64
+
+/*
+ * An address as the table keys it: its kind, then 4 bytes of IPv4, or
+ * the prefix length and 16 masked bytes of IPv6 (so the same address
+ * under two vhosts' prefix lengths is two clients), or the text itself.
+ */
+enum { KEY_V4, KEY_V6, KEY_TEXT };
+
+struct addr_key {
+	int kind;
+	size_t len;
+	const unsigned char *bytes;
+	unsigned char buf[1 + 16];
+};
 
 struct ipcount_entry {
-	struct ipcount_entry *next;
+	struct htable_node node;
 	unsigned int count;
-	uint32_t hash;
-	char addr[];
+	int kind;
+	size_t len;
+	unsigned char bytes[];
 };
 
 struct ipcount {
-	struct ipcount_entry *bucket[IPCOUNT_BUCKETS];
+	struct htable table;	/* keyed: a client picks its IPv6 address */
 };
 
-static uint32_t
-hash_addr(const char *s)
-{
-	uint32_t h = 2166136261u;
+static const unsigned char v4_mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+};
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+/* Clears all but the first @bits bits of the 16 bytes at @a. */
+static void
+mask_v6(unsigned char *a, unsigned int bits)
+{
+	unsigned int i;
+
+	for (i = 0; i < 16; i++)
+		if (i * 8 >= bits)
+			a[i] = 0;
+		else if (i * 8 + 8 > bits)
+			a[i] &= (unsigned char)(0xff00u >> (bits - i * 8));
+}
+
+/* Fills @k with @addr's key; @addr must outlive @k (a text key points in). */
+static void
+make_key(struct addr_key *k, const char *addr, unsigned int v6_prefix)
+{
+	unsigned char a[16];
+
+	k->bytes = k->buf;
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		k->kind = KEY_V4;
+		k->len = 4;
+		memcpy(k->buf, a, 4);
+	} else if (inet_pton(AF_INET6, addr, a) != 1) {
+		k->kind = KEY_TEXT;
+		k->len = strlen(addr);
+		k->bytes = (const unsigned char *)addr;
+	} else if (!memcmp(a, v4_mapped, sizeof(v4_mapped))) {
+		k->kind = KEY_V4;
+		k->len = 4;
+		memcpy(k->buf, a + 12, 4);
+	} else {
+		if (v6_prefix > 128)
+			v6_prefix = 128;
+		mask_v6(a, v6_prefix);
+		k->kind = KEY_V6;
+		k->len = 17;
+		k->buf[0] = (unsigned char)v6_prefix;
+		memcpy(k->buf + 1, a, 16);
+	}
+}
+
+static int
+key_eq(const struct htable_node *n, const void *key)
+{
+	const struct ipcount_entry *e =
+		htable_entry(n, struct ipcount_entry, node);
+	const struct addr_key *k = key;
+
+	return e->kind == k->kind && e->len == k->len &&
+	       !memcmp(e->bytes, k->bytes, k->len);
 }
 
 struct ipcount *
 ipcount_create(void)
 {
-	return calloc(1, sizeof(struct ipcount));
+	struct ipcount *t = calloc(1, sizeof(*t));
+
+	if (t && htable_init(&t->table, IPCOUNT_FIRST_BUCKETS)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+free_entry(struct htable_node *n, void *ctx)
+{
+	(void)ctx;
+	free(htable_entry(n, struct ipcount_entry, node));
 }
 
 void
 ipcount_destroy(struct ipcount *t)
 {
-	struct ipcount_entry *e, *next;
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < IPCOUNT_BUCKETS; i++)
-		for (e = t->bucket[i]; e; e = next) {
-			next = e->next;
-			free(e);
-		}
+	htable_drain(&t->table, free_entry, NULL);
+	htable_fini(&t->table);
 	free(t);
 }
 
 static struct ipcount_entry *
-find(const struct ipcount *t, const char *addr, uint32_t h)
+find(const struct ipcount *t, const struct addr_key *k, uint64_t h)
 {
-	struct ipcount_entry *e;
+	struct htable_node *n = htable_find(&t->table, h, key_eq, k);
 
-	for (e = t->bucket[h % IPCOUNT_BUCKETS]; e; e = e->next)
-		if (e->hash == h && !strcmp(e->addr, addr))
-			return e;
-	return NULL;
+	return n ? htable_entry(n, struct ipcount_entry, node) : NULL;
 }
 
 unsigned int
-ipcount_get(const struct ipcount *t, const char *addr)
+ipcount_get(const struct ipcount *t, const char *addr, unsigned int v6_prefix)
 {
-	struct ipcount_entry *e = find(t, addr, hash_addr(addr));
+	struct addr_key k;
+	struct ipcount_entry *e;
 
+	make_key(&k, addr, v6_prefix);
+	e = find(t, &k, htable_hash(&t->table, k.bytes, k.len));
 	return e ? e->count : 0;
 }
 
 struct ipcount_entry *
-ipcount_take(struct ipcount *t, const char *addr)
+ipcount_take(struct ipcount *t, const char *addr, unsigned int v6_prefix)
 {
-	uint32_t h = hash_addr(addr);
-	struct ipcount_entry *e = find(t, addr, h);
-	size_t len;
+	struct addr_key k;
+	struct ipcount_entry *e;
+	uint64_t h;
 
+	make_key(&k, addr, v6_prefix);
+	h = htable_hash(&t->table, k.bytes, k.len);
+	e = find(t, &k, h);
 	if (!e) {
-		len = strlen(addr);
-		e = calloc(1, sizeof(*e) + len + 1);
+		e = calloc(1, sizeof(*e) + k.len);
 		if (!e)
 			return NULL;
-		memcpy(e->addr, addr, len + 1);
-		e->hash = h;
-		e->next = t->bucket[h % IPCOUNT_BUCKETS];
-		t->bucket[h % IPCOUNT_BUCKETS] = e;
+		e->kind = k.kind;
+		e->len = k.len;
+		memcpy(e->bytes, k.bytes, k.len);
+		htable_insert(&t->table, &e->node, h);
 	}
 	e->count++;
 	return e;
@@ -95,13 +169,8 @@ ipcount_take(struct ipcount *t, const char *addr)
 void
 ipcount_put(struct ipcount *t, struct ipcount_entry *e)
 {
-	struct ipcount_entry **pp;
-
 	if (!e || --e->count)
 		return;
-	pp = &t->bucket[e->hash % IPCOUNT_BUCKETS];
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
+	htable_remove(&t->table, &e->node);
 	free(e);
 }

@@ -20,6 +20,8 @@ rconf_init(struct rconf *c)
 	c->ping_interval_s = 30;
 	c->pong_timeout_s = 10;
 	c->max_connections = 0;
+	/* a /64 is what one subscriber is given: one client, for per-ip */
+	c->ipv6_prefix_len = 64;
 	c->max_rooms_per_connection = 64;
 	c->max_messages_per_second = 0;
 	c->presence_events = 0;
@@ -118,6 +120,7 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("pong-timeout-s", pong_timeout_s, 1, 3600),
 	UOPT("max-connections", max_connections, 0, 10000000),
 	UOPT("max-connections-per-ip", max_connections_per_ip, 0, 10000000),
+	UOPT("ipv6-prefix-len", ipv6_prefix_len, 32, 128),
 	UOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40),
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),

@@ -30,6 +30,7 @@ struct rconf {
 	unsigned int pong_timeout_s;
 	unsigned int max_connections;	/* 0 = no limit */
 	unsigned int max_connections_per_ip;	/* 0 = no limit */
+	unsigned int ipv6_prefix_len;	/* IPv6 bits that name one client */
 	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
 	unsigned int max_rooms_per_connection;
 	unsigned int max_messages_per_second;	/* 0 = off */

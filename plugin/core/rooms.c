@@ -7,24 +7,25 @@
 #include <string.h>
 
 struct rooms {
-	struct room **bucket;
-	size_t n_buckets;	/* a power of two */
-	size_t count;
+	struct htable table;	/* room id -> room, keyed: ids are clients' */
 	uint64_t generation;	/* rooms ever created */
 	void (*free_hook)(struct room *room);
 };
 
 #define ROOMS_FIRST_BUCKETS 64
 
-/* FNV-1a: short ids, no adversarial structure worth a keyed hash here. */
-static uint32_t
-hash_id(const char *id, size_t len)
-{
-	uint32_t h = 2166136261u;
+struct id_key {
+	const char *id;
+	size_t len;
+};
 
-	while (len--)
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h;
+static int
+id_eq(const struct htable_node *n, const void *key)
+{
+	const struct room *r = htable_entry(n, struct room, hnode);
+	const struct id_key *k = key;
+
+	return r->id_len == k->len && !memcmp(r->id, k->id, k->len);
 }
 
 struct rooms *
@@ -34,12 +35,10 @@ rooms_create(void)
 
 	if (!t)
 		return NULL;
-	t->bucket = calloc(ROOMS_FIRST_BUCKETS, sizeof(*t->bucket));
-	if (!t->bucket) {
+	if (htable_init(&t->table, ROOMS_FIRST_BUCKETS)) {
 		free(t);
 		return NULL;
 	}
-	t->n_buckets = ROOMS_FIRST_BUCKETS;
 	return t;
 }
 
@@ -63,60 +62,37 @@ free_room(struct rooms *t, struct room *r)
 	free(r);
 }
 
+static void
+drain_room(struct htable_node *n, void *t)
+{
+	free_room(t, htable_entry(n, struct room, hnode));
+}
+
 void
 rooms_destroy(struct rooms *t)
 {
-	struct room *r, *next;
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < t->n_buckets; i++)
-		for (r = t->bucket[i]; r; r = next) {
-			next = r->hnext;
-			free_room(t, r);
-		}
-	free(t->bucket);
+	htable_drain(&t->table, drain_room, t);
+	htable_fini(&t->table);
 	free(t);
 }
 
 struct room *
 rooms_find(struct rooms *t, const char *id, size_t len)
 {
-	uint32_t h = hash_id(id, len);
-	struct room *r;
+	struct id_key k = { id, len };
+	struct htable_node *n = htable_find(&t->table,
+					    htable_hash(&t->table, id, len),
+					    id_eq, &k);
 
-	for (r = t->bucket[h & (t->n_buckets - 1)]; r; r = r->hnext)
-		if (r->hash == h && r->id_len == len && !memcmp(r->id, id, len))
-			return r;
-	return NULL;
-}
-
-/* Doubles the bucket array once rooms outnumber buckets; OOM is harmless. */
-static void
-grow(struct rooms *t)
-{
-	size_t n = t->n_buckets * 2, i;
-	struct room **b = calloc(n, sizeof(*b)), *r, *next;
-
-	if (!b)
-		return;
-	for (i = 0; i < t->n_buckets; i++)
-		for (r = t->bucket[i]; r; r = next) {
-			next = r->hnext;
-			r->hnext = b[r->hash & (n - 1)];
-			b[r->hash & (n - 1)] = r;
-		}
-	free(t->bucket);
-	t->bucket = b;
-	t->n_buckets = n;
+	return n ? htable_entry(n, struct room, hnode) : NULL;
 }
 
 struct room *
 rooms_get_or_create(struct rooms *t, const char *id, size_t len)
 {
 	struct room *r = rooms_find(t, id, len);
-	size_t slot;
 
 	if (r)
 		return r;
@@ -125,21 +101,21 @@ rooms_get_or_create(struct rooms *t, const char *id, size_t len)
 		return NULL;
 	memcpy(r->id, id, len);
 	r->id_len = len;
-	r->hash = hash_id(id, len);
 	r->generation = ++t->generation;
-	if (t->count >= t->n_buckets)
-		grow(t);
-	slot = r->hash & (t->n_buckets - 1);
-	r->hnext = t->bucket[slot];
-	t->bucket[slot] = r;
-	t->count++;
+	htable_insert(&t->table, &r->hnode, htable_hash(&t->table, id, len));
 	return r;
 }
 
 size_t
 rooms_count(const struct rooms *t)
 {
-	return t->count;
+	return htable_count(&t->table);
+}
+
+size_t
+rooms_longest_chain(const struct rooms *t)
+{
+	return htable_longest_chain(&t->table);
 }
 
 struct member *
@@ -175,14 +151,9 @@ rooms_add_member(struct room *room, void *client, struct member **client_list)
 int
 rooms_free_if_empty(struct rooms *t, struct room *r)
 {
-	struct room **pp = &t->bucket[r->hash & (t->n_buckets - 1)];
-
 	if (r->n_members)
 		return 0;
-	while (*pp != r)
-		pp = &(*pp)->hnext;
-	*pp = r->hnext;
-	t->count--;
+	htable_remove(&t->table, &r->hnode);
 	free_room(t, r);
 	return 1;
 }

@@ -8,11 +8,16 @@
  * members: the caller frees it with its last member, which bounds memory
  * against room-name spam.
  *
+ * Room ids are the clients' choice, so the table is a keyed htable
+ * (htable.h): no one can pick ids that pile into one bucket.
+ *
  * Members point at an opaque client; rooms never look inside it.
  * Not thread-safe; service thread only. Knows nothing of lws.
  */
 #ifndef ROOMS_H
 #define ROOMS_H
+
+#include "htable.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,12 +25,11 @@
 struct member;
 
 struct room {
-	struct room *hnext;		/* hash chain */
+	struct htable_node hnode;	/* in the table, by id */
 	struct member *members;		/* doubly linked through rprev/rnext */
 	unsigned int n_members;
 	uint64_t seq;			/* last accepted broadcast's seq */
 	uint64_t generation;		/* which incarnation of this id */
-	uint32_t hash;
 	void *data;			/* the owner's, freed by its free hook */
 	size_t id_len;
 	char id[];			/* NUL-terminated */
@@ -60,6 +64,9 @@ struct room *rooms_get_or_create(struct rooms *t, const char *id, size_t len);
 
 /* Rooms in the table now. */
 size_t rooms_count(const struct rooms *t);
+
+/* The most rooms that share a bucket: for tests of the hash. */
+size_t rooms_longest_chain(const struct rooms *t);
 
 /*
  * The membership of the client whose list is @client_list in @room, or

@@ -87,7 +87,7 @@ admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 		return refuse(wsi, 503, "Service Unavailable");
 	if (vhd->conf.max_connections_per_ip &&
 	    ipcount_get(glue_ipcount, lws_get_peer_simple(wsi, buf,
-			sizeof(buf)) ? buf : "") >=
+			sizeof(buf)) ? buf : "", vhd->conf.ipv6_prefix_len) >=
 	    vhd->conf.max_connections_per_ip) {
 		rm_stats.refused_per_ip++;
 		return refuse(wsi, 503, "Service Unavailable");
@@ -126,7 +126,8 @@ admission_established(struct lws *wsi, struct pss__roomcast *pss,
 		char addr[64];
 
 		pss->ip = ipcount_take(glue_ipcount, lws_get_peer_simple(wsi,
-					addr, sizeof(addr)) ? addr : "");
+					addr, sizeof(addr)) ? addr : "",
+				       vhd->conf.ipv6_prefix_len);
 	}
 	vhd->connections++;
 	sweep_note_opened();

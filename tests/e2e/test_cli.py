@@ -33,6 +33,8 @@ def ports():
     (["--option", "drop-policy=sometimes"], "drop-policy"),
     (["--option", "presence-events=maybe"], "presence-events"),
     (["--option", "max-connections=99999999999999999999999"], "max-connections"),
+    (["--option", "ipv6-prefix-len=31"], "ipv6-prefix-len"),
+    (["--option", "ipv6-prefix-len=129"], "ipv6-prefix-len"),
     (["--option", "nosuch=1"], "nosuch"),
     (["--option", "novalue"], "novalue"),
     (["--port", "notanumber"], "port"),

@@ -86,6 +86,21 @@ def test_direct_no_such_user(server):
         a.ping_check()
 
 
+def test_direct_to_guest_id_past_uint64_is_no_such_user(server):
+    """guest-<N + 2^64> read without an overflow check is guest-N (issue 11)."""
+    with WsClient.connect(server.port) as g, WsClient.connect(server.port) as a:
+        gid = g.join(unique_room())["user_id"]
+        n = int(gid[len("guest-"):])
+        for to in ("guest-%d" % (n + 2 ** 64), "guest-%d" % (n + 5 * 2 ** 64),
+                   "guest-0%d" % n):
+            a.send_json({"type": "direct", "to": to, "content": 1})
+            a.expect_error("no_such_user", "direct")
+            a.ping_check()
+        g.ping_check()  # nothing reached the guest
+        a.send_json({"type": "direct", "to": gid, "content": 2})
+        assert g.expect("direct")["content"] == 2
+
+
 def test_direct_after_user_disconnects(server):
     a = named(server, "d-sender")
     b = named(server, "d-leaver")

@@ -1,5 +1,5 @@
 """PROTOCOL.md, refused handshakes: max-connections (503) and
-allowed-origins (403)."""
+allowed-origins (403); max-connections-per-ip (503, docs/CONFIG.md)."""
 
 import pytest
 
@@ -9,6 +9,14 @@ from wsclient import WsClient, assert_refused, get_stats, http_get, wait_stats
 @pytest.fixture(scope="module")
 def capped(start_module_server):
     return start_module_server({"max-connections": 3})
+
+
+@pytest.fixture(scope="module")
+def per_ip(start_module_server):
+    # the /64 of an IPv6 peer; 127.0.0.1 (or ::ffff:127.0.0.1, as a
+    # dual-stack socket may report it) must still count as one IPv4 client
+    return start_module_server({"max-connections-per-ip": 2,
+                                "ipv6-prefix-len": 64})
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +87,27 @@ def test_refused_origin_not_counted(origins):
 def test_any_origin_without_option(server):
     with WsClient.connect(server.port, origin="http://whatever.example") as c:
         c.ping_check()
+
+
+def test_max_connections_per_ip_503(per_ip):
+    before = get_stats(per_ip.status_port).get("refused_per_ip", 0)
+    clients = [WsClient.connect(per_ip.port) for _ in range(2)]
+    try:
+        for c in clients:
+            c.ping_check()
+        assert_refused(per_ip.port, 503)
+        s = get_stats(per_ip.status_port)
+        assert s["connections_active"] == 2, s
+        assert s["refused_per_ip"] == before + 1, s
+        for c in clients:
+            c.ping_check()
+        # the count follows closes: a freed slot can be used again
+        clients.pop().close()
+        wait_stats(per_ip.status_port, lambda s: s["connections_active"] == 1, 3, "slot freed")
+        clients.append(WsClient.connect(per_ip.port))
+        clients[-1].ping_check()
+        assert_refused(per_ip.port, 503)
+    finally:
+        for c in clients:
+            c.abort()
+    wait_stats(per_ip.status_port, lambda s: s["connections_active"] == 0, 3, "all closed")

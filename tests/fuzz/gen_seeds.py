@@ -189,6 +189,10 @@ VALID = {
     "utf8-e0-low": b"\xe0\x9f\xbf", "utf8-f4-high": b"\xf4\x90\x80\x80",
     "utf8-cont-only": b"\x80", "utf8-cut4": b"\xf0\x9f\x98",
     "slash": "a/b", "at-room": "a@b", "dollar": "a$b", "plus": "a+b",
+    "guest-1": "guest-1", "guest-0": "guest-0", "guest-01": "guest-01",
+    "guest-max": "guest-18446744073709551615",
+    "guest-2p64": "guest-18446744073709551616",
+    "guest-2p64-plus-1": "guest-18446744073709551617",
 }
 
 # ---------------------------------------------------------------- rconf
@@ -209,6 +213,8 @@ RCONF = {
         "max-queued-bytes=1099511627777",
         "max-rooms-per-connection=0", "max-rooms-per-connection=100000",
         "max-messages-per-second=1000001", "max-connections-per-ip=3",
+        "ipv6-prefix-len=31", "ipv6-prefix-len=32", "ipv6-prefix-len=128",
+        "ipv6-prefix-len=129",
         "history-size=100000", "history-size=100001"]),
     "bad-numbers": "\x10" + "\n".join([
         "send-ring-size=", "send-ring-size=-1", "send-ring-size=+4",

@@ -1209,6 +1209,39 @@ direct_to_nobody_is_no_such_user(void)
 	nothing_for(0);
 }
 
+/*
+ * 2^64 + 1 read without an overflow check is 1: the old parse sent this
+ * to guest-1. Every spelling but the one the server writes is no one.
+ */
+static void
+direct_to_overflowing_guest_id_is_no_such_user(void)
+{
+	static const char *const to[] = {
+		"guest-18446744073709551616",	/* 2^64 */
+		"guest-18446744073709551617",	/* 2^64 + 1 */
+		"guest-36893488147419103233",	/* 2^65 + 1 */
+		"guest-01", "guest-0001", "guest-0", "guest-", "guest-1.0",
+		"Guest-1", "guest-abc",
+	};
+	char t[128];
+	size_t i;
+
+	connect_(0, &conf);
+	connect_(1, &conf);
+	CU_ASSERT_EQUAL_FATAL(info(cl[0]).conn_id, 1);
+	for (i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
+		snprintf(t, sizeof(t), "{\"type\":\"direct\",\"to\":\"%s\","
+			 "\"content\":1}", to[i]);
+		CU_ASSERT_EQUAL(say(1, t), 0);
+		error_is(1, "no_such_user", "direct");
+		nothing_for(0);
+	}
+	/* and the real one still arrives */
+	CU_ASSERT_EQUAL(say(1, "{\"type\":\"direct\",\"to\":\"guest-1\","
+			    "\"content\":1}"), 0);
+	next_is(0, "{\"type\":\"direct\",\"from\":\"guest-2\",\"content\":1}");
+}
+
 /*---- shutdown ----*/
 
 static void
@@ -1471,6 +1504,8 @@ CU_TestInfo hub_tests[] = {
 	  direct_reaches_every_connection_of_the_user },
 	{ "direct to no connected user: no_such_user",
 	  direct_to_nobody_is_no_such_user },
+	{ "direct to a guest id that overflows uint64: no_such_user",
+	  direct_to_overflowing_guest_id_is_no_such_user },
 	{ "hub_close_all closes every client once",
 	  close_all_closes_every_client_once },
 	{ "hub_destroy frees the clients still connected",

@@ -32,6 +32,7 @@ static const struct num_opt num_opts[] = {
 	NOPT("max-connections", max_connections, 0, 10000000, "100", 100),
 	NOPT("max-connections-per-ip", max_connections_per_ip, 0, 10000000,
 	     "8", 8),
+	NOPT("ipv6-prefix-len", ipv6_prefix_len, 32, 128, "48", 48),
 	NOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40,
 	     "1000000", 1000000),
 	NOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000,
@@ -67,6 +68,7 @@ defaults_match_protocol_table(void)
 	CU_ASSERT_EQUAL(c.max_connections, 0);
 	/* options this build adds to the table: off by default */
 	CU_ASSERT_EQUAL(c.max_connections_per_ip, 0);
+	CU_ASSERT_EQUAL(c.ipv6_prefix_len, 64);
 	CU_ASSERT_EQUAL(c.max_queued_bytes, 0);
 	CU_ASSERT_EQUAL(c.max_rooms_per_connection, 64);
 	CU_ASSERT_EQUAL(c.max_messages_per_second, 0);

@@ -23,6 +23,9 @@ extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];
 extern CU_TestInfo store_tests[];
 extern CU_TestInfo jwt_tests[];
+extern CU_TestInfo siphash_tests[];
+extern CU_TestInfo htable_tests[];
+extern CU_TestInfo guest_id_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

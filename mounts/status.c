@@ -94,6 +94,28 @@ status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 	return 0;
 }
 
+/*
+ * The status vhost serves HTTP/1.1 only: a WebSocket there would skip every
+ * handshake check and limit of the WebSocket vhost, and h2c would open lws's
+ * HTTP/2 code (docs/RELIABILITY.md, HTTP/2). This reaches us as the status
+ * vhost's default protocol ("default" in conf.d/status). The answer is
+ * written raw: at this stage lws_return_http_status() answers "HTTP/1.0".
+ */
+static int
+status_refuse_upgrade(struct lws *wsi)
+{
+	static const char why[] = "Bad Request: HTTP/1.1 only, no upgrade here\n";
+	unsigned char buf[LWS_PRE + 256];
+	int n;
+
+	n = lws_snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+			 "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n"
+			 "content-length: %u\r\nconnection: close\r\n\r\n%s",
+			 (unsigned int)sizeof(why) - 1, why);
+	lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL);
+	return -1;
+}
+
 int
 callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len)
@@ -101,6 +123,8 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 	struct pss__roomcast_status *pss = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:	/* websocket or h2c */
+		return status_refuse_upgrade(wsi);
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -87,6 +87,18 @@ build_deps=(dpkg-dev patch cmake make gcc libc6-dev pkg-config libssl-dev
 # enables the protocol on the vhost (lib/core-net/vhost.c), so roomcast.v1
 # could not be served at all. LWSWS_DOTTED_PROTOCOL_PATCH=0 skips it.
 dotted_patch=${LWSWS_DOTTED_PROTOCOL_PATCH:-1}
+# A second patch, to lwsws/main.c: a graceful stop. lwsws 4.1.6 ignores
+# SIGTERM in its root process (systemd's default stop signal) and, on
+# SIGINT, destroys the serving child's context at once: clients see their
+# sockets end without a close frame, and the root kills the child after a
+# fixed 2 s. Patched, SIGTERM, SIGINT and SIGHUP (reload) make the child
+# deprecate its context (listen sockets closed; lws_context_is_deprecated()
+# is true) and cancel the service, so the plugin sees
+# LWS_CALLBACK_EVENT_WAIT_CANCELLED on a deprecated context and closes every
+# client with 1001; the child destroys its context once no connection is
+# left, at most 4 s later. The root passes the signal on and waits for its
+# children (at most 6 s). LWSWS_DRAIN_PATCH=0 skips it.
+drain_patch=${LWSWS_DRAIN_PATCH:-1}
 
 print_paths() {
 	cat <<EOF
@@ -130,7 +142,8 @@ stamp_text="libwebsockets=$version
 options=${cmake_opts[*]}
 targets=${build_targets[*]}
 fixups=2 (include dirs in cmake config, no static .pc)
-dotted-protocol-patch=$dotted_patch"
+dotted-protocol-patch=$dotted_patch
+drain-patch=$drain_patch (2)"
 
 # ---- reuse a finished build --------------------------------------------------
 if [ -x "$prefix/bin/lwsws" ] && [ -f "$stamp" ] &&
@@ -356,6 +369,170 @@ if [ "$dotted_patch" = 1 ]; then
  		a->pvo->options = pvo;
 EOF_PATCH
 		die "patch for dotted ws-protocols names did not apply"
+fi
+if [ "$drain_patch" = 1 ]; then
+	log "applying roomcast's lwsws patch (SIGTERM, drain before destroy)"
+	patch -d "$srcdir" -p1 --forward --batch <<'EOF_PATCH' ||
+--- a/lwsws/main.c
++++ b/lwsws/main.c
+@@ -48,6 +48,8 @@
+ #endif
+ 
+ #include <libwebsockets.h>
++/* roomcast: count_wsi_allocated, to end a drain once no connection is left */
++#include "private-lib-core.h"
+ 
+ #include <uv.h>
+ 
+@@ -60,7 +62,19 @@
+ static char config_dir[128], default_plugin_path = 1;
+ static int opts = 0, do_reload = 1;
+ static uv_loop_t loop;
+-static uv_signal_t signal_outer[2];
++static uv_signal_t signal_outer[3];
++/*
++ * roomcast: SIGTERM/SIGINT drain before the context is destroyed. The
++ * context is deprecated (listen sockets closed, lws_context_is_deprecated()
++ * true) and the service cancelled, so protocol plugins see
++ * LWS_CALLBACK_EVENT_WAIT_CANCELLED on a deprecated context and can close
++ * their connections properly; the context is destroyed once no connection
++ * is left, or after LWSWS_DRAIN_MS.
++ */
++#define LWSWS_DRAIN_MS 4000
++static uv_timer_t drain_timer;
++static uint64_t drain_start;
++static char draining;
+ static int pids[32];
+ void lwsl_emit_stderr(int level, const char *line);
+ 
+@@ -94,29 +108,45 @@
+ };
+ #endif
+ 
++static void
++drain_check(uv_timer_t *t)
++{
++	/* only each service thread's cancel pipe left: every connection gone */
++	if (context->count_wsi_allocated > context->count_threads &&
++	    uv_now(&loop) - drain_start < LWSWS_DRAIN_MS)
++		return;
++	lwsl_notice("Drained, destroying context\n");
++	uv_timer_stop(t);
++	uv_close((uv_handle_t *)t, NULL);
++	uv_signal_stop(&signal_outer[0]);
++	uv_signal_stop(&signal_outer[1]);
++	uv_signal_stop(&signal_outer[2]);
++	lws_context_destroy(context);
++}
++
+ void signal_cb(uv_signal_t *watcher, int signum)
+ {
+ 	switch (watcher->signum) {
+ 	case SIGTERM:
+ 	case SIGINT:
++	case SIGHUP:	/* a reload: the new child serves, this one drains */
+ 		break;
+ 
+-	case SIGHUP:
+-		if (lws_context_is_deprecated(context))
+-			return;
+-		lwsl_notice("Dropping listen sockets\n");
+-		lws_context_deprecate(context, NULL);
+-		return;
+-
+ 	default:
+ 		signal(SIGABRT, SIG_DFL);
+ 		abort();
+ 		break;
+ 	}
+-	lwsl_err("Signal %d caught\n", watcher->signum);
+-	uv_signal_stop(watcher);
+-	uv_signal_stop(&signal_outer[1]);
+-	lws_context_destroy(context);
++	if (draining)	/* a repeated signal: the deadline stands */
++		return;
++	lwsl_notice("Signal %d caught, dropping listen sockets, draining\n",
++		    watcher->signum);
++	draining = 1;
++	lws_context_deprecate(context, NULL);
++	lws_cancel_service(context);
++	drain_start = uv_now(&loop);
++	uv_timer_init(&loop, &drain_timer);
++	uv_timer_start(&drain_timer, drain_check, 50, 50);
+ }
+ 
+ static void
+@@ -204,7 +234,7 @@
+ reload_handler(int signum)
+ {
+ #ifndef _WIN32
+-	int m;
++	int m, n;
+ 
+ 	switch (signum) {
+ 
+@@ -222,12 +252,30 @@
+ 	case SIGINT:
+ 	case SIGTERM:
+ 	case SIGKILL:
+-		fprintf(stderr, "master process waiting 2s...\n");
+-		sleep(2); /* give children a chance to deal with the signal */
+-		fprintf(stderr, "killing service processes\n");
++		/*
++		 * roomcast: pass the signal on (systemd may signal only us)
++		 * and wait for the children's drain, at most
++		 * LWSWS_DRAIN_MS + 2 s, before killing what is left.
++		 */
++		fprintf(stderr, "master process waiting for children...\n");
+ 		for (m = 0; m < (int)LWS_ARRAY_SIZE(pids); m++)
+ 			if (pids[m])
+ 				kill(pids[m], SIGTERM);
++		for (n = 0; n < (LWSWS_DRAIN_MS + 2000) / 50; n++) {
++			for (m = 0; m < (int)LWS_ARRAY_SIZE(pids); m++)
++				if (pids[m] && waitpid(pids[m], NULL, WNOHANG))
++					pids[m] = 0;
++			for (m = 0; m < (int)LWS_ARRAY_SIZE(pids); m++)
++				if (pids[m])
++					break;
++			if (m == (int)LWS_ARRAY_SIZE(pids))
++				exit(0);
++			usleep(50000);
++		}
++		fprintf(stderr, "killing service processes\n");
++		for (m = 0; m < (int)LWS_ARRAY_SIZE(pids); m++)
++			if (pids[m])
++				kill(pids[m], SIGKILL);
+ 		exit(0);
+ 	}
+ #else
+@@ -280,6 +328,7 @@
+ 
+ 	signal(SIGHUP, reload_handler);
+ 	signal(SIGINT, reload_handler);
++	signal(SIGTERM, reload_handler);	/* roomcast: as SIGINT */
+ 
+ 	fprintf(stderr, "Root process is %u\n", (unsigned int)getpid());
+ 
+@@ -329,6 +378,8 @@
+ 	uv_signal_start(&signal_outer[0], signal_cb, SIGINT);
+ 	uv_signal_init(&loop, &signal_outer[1]);
+ 	uv_signal_start(&signal_outer[1], signal_cb, SIGHUP);
++	uv_signal_init(&loop, &signal_outer[2]);
++	uv_signal_start(&signal_outer[2], signal_cb, SIGTERM);
+ 
+ 	if (context_creation()) {
+ 		lwsl_err("Context creation failed\n");
+@@ -339,7 +390,7 @@
+ 
+ 	lwsl_err("%s: closing\n", __func__);
+ 
+-	for (n = 0; n < 2; n++) {
++	for (n = 0; n < 3; n++) {
+ 		uv_signal_stop(&signal_outer[n]);
+ 		uv_close((uv_handle_t *)&signal_outer[n], NULL);
+ 	}
+EOF_PATCH
+		die "patch for lwsws's graceful stop did not apply"
 fi
 # apt-get source runs as root and downloads as user _apt where possible;
 # the files are ours now.

@@ -198,6 +198,8 @@ start(const char *dir)
 		return -1;
 	}
 	info.protocols = roomcast_protocols;
+	/* HTTP/1.1 only: TLS never negotiates h2 (docs/RELIABILITY.md) */
+	info.alpn = "http/1.1";
 	/*
 	 * No lws idle ("validity") timers: the plugin runs the heartbeat.
 	 * lws would keep one per connection in a sorted list, re-inserted on

@@ -296,8 +296,8 @@ class Server:
     def stop(self, sig=None, timeout=STOP_TIMEOUT):
         """Stop and reap; returns the exit status (negative = signal).
         Default signal: SIGTERM for roomcast-server; for lwsws SIGINT to the
-        whole group (its root process ignores SIGTERM's meaning: lwsws 4.1.6
-        handles only SIGINT/SIGHUP, root and worker alike)."""
+        whole group (graceful for patched and unpatched lwsws alike: an
+        unpatched lwsws 4.1.6 handles only SIGINT/SIGHUP, docs/LWSWS.md)."""
         if self.proc is None:
             return None
         self.expect_exit = True

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import serverctl
-from wsclient import WsClient, get_stats, unique_room
+from wsclient import (WsClient, get_stats, open_socket, read_http_body,
+                      read_http_head, unique_room)
 
 
 @pytest.mark.lwsws_only
@@ -39,23 +40,40 @@ def test_lwsws_status_vhost(server):
     assert "connections_active" in s
 
 
+def _health_on(sock):
+    """GET /health on an open keep-alive socket: (status, JSON body)."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    deadline = time.monotonic() + 2
+    st, headers, rest = read_http_head(sock, deadline)
+    return st, json.loads(read_http_body(sock, headers, rest, deadline))
+
+
 @pytest.mark.lwsws_only
 @pytest.mark.timeout_s(20)
-@pytest.mark.xfail(strict=True, reason="known gap: lwsws 4.1.6 destroys its "
-                   "context on SIGINT without a hook where the plugin could "
-                   "still write; clients see the socket end without 1001")
-def test_lwsws_sigint_closes_clients_1001(start_server):
-    """lwsws 4.1.6 stops on SIGINT (root and worker; SIGTERM is not handled
-    by lwsws). The plugin's clients get close 1001 (PROTOCOL.md: every close
-    the server starts carries a code; 1001 = shutting down); lwsws's root
-    exits 0 after its fixed 2 s wait."""
+@pytest.mark.parametrize("sig,group", [(signal.SIGINT, True), (signal.SIGTERM, True),
+                                       (signal.SIGTERM, False)],
+                         ids=["SIGINT-group", "SIGTERM-group", "SIGTERM-root"])
+def test_lwsws_signal_drains_1001(start_server, sig, group):
+    """scripts/lwsws.sh's drain patch (docs/LWSWS.md): SIGTERM is handled
+    as SIGINT, whether it reaches the whole process group (a terminal,
+    systemd's control-group kill) or the root process only (kill PID). The
+    serving child stops listening, the plugin closes every client with
+    1001 and /health says 503 on a connection still open; the child
+    exits once its connections are gone and the root exits 0 after it."""
     srv = start_server()
     clients = [WsClient.connect(srv.port) for _ in range(3)]
     for c in clients:
         c.join(unique_room())
+    child = [p for p in srv.descendants() if p != srv.pid]
+    assert child, "no lwsws child"
+    health = open_socket(srv.status_port, timeout=2)  # kept alive
+    assert _health_on(health) == (200, {"status": "ok"})
     t0 = time.monotonic()
     srv.expect_exit = True
-    os.killpg(srv.pid, signal.SIGINT)
+    if group:
+        os.killpg(srv.pid, sig)
+    else:
+        srv.send_signal(sig)
     results = []
     for c in clients:
         try:
@@ -63,10 +81,29 @@ def test_lwsws_sigint_closes_clients_1001(start_server):
         except TimeoutError:
             results.append(("timeout", None))
         c.sock.close()
-    rc = srv.wait(5)
     assert results == [(1001, "close-frame")] * len(clients), results
+    assert _health_on(health) == (503, {"status": "draining"})
+    # no new connection while draining
+    with pytest.raises(OSError):
+        open_socket(srv.port, timeout=1).close()
+    health.close()
+    rc = srv.wait(5)
     assert rc == 0, rc
     assert time.monotonic() - t0 <= 5.0
+    assert not any(Path("/proc/%d" % p).exists() for p in child), "child left behind"
+
+
+@pytest.mark.lwsws_only
+@pytest.mark.timeout_s(15)
+def test_lwsws_sigterm_idle_exits_at_once(start_server):
+    """With no connection the drain ends at once: root and child gone
+    well before the 4 s drain deadline."""
+    srv = start_server()
+    t0 = time.monotonic()
+    srv.send_signal(signal.SIGTERM)
+    rc = srv.wait(5)
+    assert rc == 0, rc
+    assert time.monotonic() - t0 < 1.5, time.monotonic() - t0
 
 
 def test_lwsws_config_patch(tmp_path):

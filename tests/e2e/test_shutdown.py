@@ -1,4 +1,4 @@
-"""roomcast-server and SIGTERM / SIGINT: every client gets close 1001,
+"""roomcast-server (and lwsws) and SIGTERM / SIGINT: every client gets close 1001,
 /health is not 200 while draining, the process exits 0 within 5 s."""
 
 import http.client
@@ -31,9 +31,10 @@ def raw_health(port):
         s.close()
 
 
-# roomcast-server's own signal handling (README.md); lwsws's is
-# lwsws's (see test_lwsws.py)
-pytestmark = pytest.mark.server_only
+# Both kinds: roomcast-server's own signal handling (README.md), and lwsws
+# with scripts/lwsws.sh's drain patch (docs/LWSWS.md), where a signal to
+# the root process reaches the serving child and new connections are
+# refused at once (listen sockets closed); see also test_lwsws.py.
 
 
 @pytest.mark.timeout_s(30)

@@ -14,7 +14,8 @@
 #   - GET / serves www/index.html;
 #   - a WebSocket client (subprotocol roomcast.v1) gets {"type":"pong"} for
 #     {"type":"ping"};
-#   - GET /stats on the status vhost answers JSON.
+#   - GET /stats on the status vhost answers JSON;
+#   - with the signal patch, SIGTERM to the root stops root and child (exit 0).
 # Exits 0 when all pass, 1 otherwise. Every wait is bounded.
 set -euo pipefail
 
@@ -192,6 +193,26 @@ else
 	grep -q 'No supported protocol' "$log" &&
 		echo "test_lwsws: hint: lwsws enables only protocols a vhost lists in ws-protocols; conf.d must list \"roomcast.v1\" (and \"roomcast-status\" where mounted): docs/LWSWS.md sections 4-5, or ROOMCAST_LWSWS_ADD_PROTOCOLS=1" >&2
 	fail "client checks"
+fi
+
+# scripts/lwsws.sh's signal patch (docs/LWSWS.md, section 6): SIGTERM to the
+# root process alone stops root and child, the child after its drain.
+if grep -q '^drain-patch=1' "$lwsprefix/share/roomcast-lwsws.stamp" 2>/dev/null; then
+	kill -TERM "$pid"
+	rc=0
+	for _ in $(seq 70); do
+		pgrep -s "$pid" >/dev/null || break
+		sleep 0.1
+	done
+	! pgrep -s "$pid" >/dev/null || fail "lwsws still running 7 s after SIGTERM to its root"
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ] || fail "lwsws root exited $rc after SIGTERM"
+	grep -q 'Drained, destroying context' "$log" ||
+		fail "the child did not drain before destroying its context"
+	pid=
+	pass "SIGTERM to the root: child drained, root exited 0"
+else
+	echo "test_lwsws: note: lwsws built without the signal patch; SIGTERM not checked"
 fi
 
 echo "test_lwsws: lwsws log (first lines):"

@@ -67,8 +67,9 @@ admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 {
 	char buf[256];
 
+	/* HTTP/1.1 only: h2c, the one other token lws lets through, is refused */
 	if (strcasecmp(upgrade, "websocket"))
-		return 0;
+		return refuse(wsi, 400, "Bad Request");
 	if (!vhd || !vhd->enabled)
 		return refuse(wsi, 403, "Forbidden");
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
@@ -104,6 +105,12 @@ int
 admission_filter(struct lws *wsi, struct vhd__roomcast *vhd)
 {
 	if (!vhd || !vhd->enabled)
+		return -1;
+	/*
+	 * WebSocket over an HTTP/2 stream (RFC 8441) never passed
+	 * admission_confirm_upgrade's checks: roomcast is HTTP/1.1 only.
+	 */
+	if (lws_get_network_wsi(wsi) != wsi)
 		return -1;
 	if (vhost_is_config_entry(wsi) &&
 	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)

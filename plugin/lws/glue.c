@@ -80,6 +80,21 @@ roomcast_begin_drain(void)
 		hub_close_all(glue_hub, LWS_CLOSE_STATUS_GOINGAWAY);
 }
 
+/*
+ * A deprecated context takes no new connections and ends when its last one
+ * is gone: roomcast's patched lwsws deprecates its context on SIGTERM,
+ * SIGINT and SIGHUP (docs/LWSWS.md) and cancels the service, so every
+ * protocol gets EVENT_WAIT_CANCELLED; drain then as roomcast-server does on
+ * a signal. The heartbeat tick checks too (an unpatched lwsws deprecates on
+ * SIGHUP without cancelling the service).
+ */
+void
+glue_drain_if_deprecated(struct lws_context *cx)
+{
+	if (!rm_stats.draining && cx && lws_context_is_deprecated(cx))
+		roomcast_begin_drain();
+}
+
 uint64_t
 roomcast_connections_active(void)
 {

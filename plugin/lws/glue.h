@@ -87,6 +87,9 @@ int glue_hold(struct lws_context *context);
 /* Drops a vhost's reference; the last frees the hub and stops timers. */
 void glue_release(void);
 
+/* Starts the drain if lwsws deprecated @cx (its graceful stop). */
+void glue_drain_if_deprecated(struct lws_context *cx);
+
 /*---- vhost.c ----*/
 
 /* @wsi's vhost's roomcast state, or NULL where roomcast is not set up. */

@@ -108,22 +108,6 @@ write_batch(struct lws *wsi, struct client *c)
 	return 0;
 }
 
-/*
- * WebSocket carried in an HTTP/2 stream needs lws to frame each message:
- * one per WRITEABLE.
- */
-static int
-write_one_framed(struct lws *wsi, struct client *c)
-{
-	struct msg *m = hub_client_peek(c, 0);
-
-	if (lws_write(wsi, (unsigned char *)msg_text(m), m->payload_len,
-		      LWS_WRITE_TEXT) < (int)m->payload_len)
-		return -1;
-	hub_written(glue_hub, c, 1, msg_frame_len(m));
-	return 0;
-}
-
 /* Control frames go ahead of everything queued. */
 static int
 write_ping(struct lws *wsi, struct pss__roomcast *pss)
@@ -156,8 +140,11 @@ send_writeable(struct lws *wsi, struct pss__roomcast *pss)
 		return write_ping(wsi, pss);
 	if (!hub_client_queued(c))
 		return 0;
-	if ((lws_get_network_wsi(wsi) != wsi ? write_one_framed(wsi, c)
-					      : write_batch(wsi, c)))
+	/*
+	 * Only HTTP/1.1 connections get here (admission_filter refuses
+	 * WebSocket over HTTP/2), so raw pre-framed writes are valid.
+	 */
+	if (write_batch(wsi, c))
 		return -1;
 	if (hub_client_queued(c))
 		lws_callback_on_writable(wsi);

@@ -131,6 +131,10 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return send_writeable(wsi, pss);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* lws's fake broadcast wsi: only its context is ours to use */
+		glue_drain_if_deprecated(lws_get_context(wsi));
+		break;
 	default:
 		/* HTTP requests reach the default protocol before mounts */
 		return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -107,6 +107,8 @@ export class RoomcastError extends Error {
 	ref?: string;
 	id?: RequestId;
 	serverMessage?: ErrorMessage;
+	/** The room of a refused join. */
+	room_id?: string;
 }
 
 export class RoomcastClient {

@@ -121,7 +121,7 @@ export function tokenExp(token) {
  *              what came before cannot be recovered
  *   authed     the `authed` message
  *   error      a RoomcastError no request was waiting for (e.g. an error
- *              to a raw frame, rate_limited)
+ *              to a raw frame, rate_limited, a refused re-join: `room_id`)
  *   invalid    {raw}: a server message that is not a JSON object
  */
 export class RoomcastClient {
@@ -221,7 +221,10 @@ export class RoomcastClient {
 		});
 	}
 
-	/** Closes (code 1000) and stops reconnecting. Rooms are forgotten. */
+	/**
+	 * Closes (code 1000) and stops reconnecting. The rooms stay wanted: the
+	 * next connect() rejoins them (with recovery); leave() forgets one.
+	 */
 	close(code = 1000, reason = 'bye') {
 		this.wanted = false;
 		this.clearTimers();
@@ -402,7 +405,8 @@ export class RoomcastClient {
 	/**
 	 * Joins `roomId` and keeps it joined across reconnects until leave().
 	 * Resolves with the `joined` answer (when not connected: at the next
-	 * open). A server error rejects and forgets the room.
+	 * open, connect() is not called for you). A server error rejects and
+	 * forgets the room, unless it is still joined.
 	 */
 	join(roomId) {
 		let room = this.rooms.get(roomId);
@@ -412,8 +416,8 @@ export class RoomcastClient {
 		}
 		room.wanted = true;
 		const p = new Promise((resolve, reject) => room.waiters.push({ resolve, reject }));
+		// not open: joined (and resolved) when the connection next opens
 		if (this.state === 'open') this.sendJoin(room, false);
-		else if (!this.wanted) this.connect().catch(() => {});
 		return p;
 	}
 
@@ -427,10 +431,13 @@ export class RoomcastClient {
 		this.request(msg).then((m) => this.onJoined(room, m, rejoin), (err) => {
 			if (err.code === 'closed' || err.code === 'not_connected')
 				return;   // the next open joins again
-			if (err.code !== 'timeout') {
+			// refused: forgotten, unless still a member (a refused re-join
+			// such as user_mismatch changes nothing on the server)
+			if (err.code !== 'timeout' && !room.joined) {
 				room.wanted = false;
 				this.rooms.delete(room.id);
 			}
+			err.room_id = room.id;
 			const w = room.waiters.splice(0);
 			w.forEach((x) => x.reject(err));
 			if (!w.length) this.emit('error', err);

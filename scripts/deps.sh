@@ -19,6 +19,8 @@ need=(
 	clang libclang-rt-14-dev
 	# install/lwsws tests, bench smoke run
 	binutils make util-linux procps
+	# tests/deploy: nginx in front of roomcast-server (docs/DEPLOY.md)
+	nginx-light
 )
 # Node.js 18+ and npm: Debian's, unless a node is already installed.
 command -v node >/dev/null 2>&1 || need+=(nodejs)

@@ -596,6 +596,39 @@ test('screenshots: desktop, 375 px wide, dark', async (t) => {
 	assertNoProblems();
 });
 
+test('the README\'s 30-line chat example works as written', async (t) => {
+	if (!needPages(t)) return;
+	const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+	const file = fs.readFileSync(path.join(REPO, 'www', 'chat.html'), 'utf8');
+	assert.ok(readme.includes('```html\n' + file + '```'), 'README.md shows www/chat.html as it is');
+	assert.ok(file.trimEnd().split('\n').length <= 32, 'about 30 lines');
+	const chat = async (name) => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		page.setDefaultTimeout(STEP_MS);
+		page.on('console', (msg) => {
+			if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`chat ${name}: ${msg.text()}`);
+		});
+		page.on('pageerror', (err) => problems.push(`chat ${name}: page error: ${err.message}`));
+		await page.goto(`http://127.0.0.1:${server.port}/chat.html?name=${name}`);
+		await page.locator('#log li', { hasText: `you are ${name}` }).waitFor();
+		return page;
+	};
+	const ann = await chat('ann');
+	const ben = await chat('ben');
+	await ann.locator('#log li', { hasText: '* ben joined' }).waitFor();
+	assert.match(await ann.title(), /chat \(open\)/);
+	await ann.locator('#text').fill('hi ben');
+	await ann.locator('#text').press('Enter');
+	await ben.locator('#log li', { hasText: 'ann: hi ben' }).waitFor();
+	await ann.locator('#log li', { hasText: 'ann: hi ben' }).waitFor();
+	assert.equal(await ann.locator('#text').inputValue(), '', 'the input is cleared once the server took it');
+	await ann.context().close();
+	await ben.locator('#log li', { hasText: '* ann left' }).waitFor();
+	await ben.context().close();
+	assertNoProblems();
+});
+
 test('after a server restart the page reconnects and rejoins its room', async (t) => {
 	if (!needPages(t)) return;
 	const a = pages.alice;

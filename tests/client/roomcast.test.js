@@ -9,7 +9,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -421,6 +421,14 @@ test('4004 without a way to get a token stops; a refused token stops', T, async 
 	assert.equal(s.state, 'stopped');
 	assert.match(s.reason, /token refused/);
 	assert.equal(FakeSocket.made.length, 1);
+});
+
+test('roomcast.d.ts: a typical use compiles under tsc --strict, wrong uses do not', T, () => {
+	const tsc = path.join(REPO, 'tests', 'client', 'node_modules', 'typescript', 'bin', 'tsc');
+	const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022',
+		'--module', 'nodenext', '--moduleResolution', 'nodenext',
+		path.join(REPO, 'tests', 'client', 'types-check.ts')], { encoding: 'utf8', timeout: 60000 });
+	assert.equal(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
 });
 
 test('backoff: equal jitter, doubling, capped', () => {

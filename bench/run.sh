@@ -18,7 +18,7 @@
 #
 # Environment: ROOMCAST_SERVER (default: <build>/roomcast-server, built with
 # CMake into build-bench when missing), BENCH_BUILD (default
-# /work/main/build-bench style: <repo>/build-bench).
+# <repo>/build-bench).
 # Every server and load generator run is bounded by `timeout`.
 set -u
 set -o pipefail

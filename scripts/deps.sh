@@ -1,16 +1,23 @@
 #!/bin/bash
-# deps.sh: installs, from Debian's archive, what roomcast needs to build,
-# run and test on a fresh Debian 12 machine. Idempotent; runs as root (or
-# through sudo). Installs only what is missing.
+# deps.sh: installs, from Debian's archive, what roomcast needs on a fresh
+# Debian 12 machine. Idempotent; runs as root (or through sudo). Installs
+# only what is missing.
+#
+#   deps.sh        build, run and every test (scripts/test.sh)
+#   deps.sh run    build and run only (scripts/run.sh)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need=(
-	# build
+	# build and run
 	build-essential cmake pkg-config
-	libwebsockets-dev libjson-c-dev libssl-dev libcunit1-dev
+	libwebsockets-dev libjson-c-dev libssl-dev
 	# history-db
 	libsqlite3-dev
+)
+[ "${1:-all}" = run ] || need+=(
+	# unit tests
+	libcunit1-dev
 	# end-to-end tests: a WebSocket client library not written here
 	python3 python3-websockets python3-pytest curl openssl
 	# lwsws from Debian's libwebsockets source (scripts/lwsws.sh)
@@ -21,10 +28,15 @@ need=(
 	clang libclang-rt-14-dev
 	# install/lwsws tests, bench smoke run
 	binutils make util-linux procps
+	# tests/deploy: nginx in front of roomcast-server (docs/DEPLOY.md)
+	nginx-light
 )
-# Node.js 18+ and npm: Debian's, unless a node is already installed.
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ "${1:-all}" != run ]; then
+	# Node.js 18+ and npm (browser and client library tests): Debian's,
+	# unless a node is already installed.
+	command -v node >/dev/null 2>&1 || need+=(nodejs)
+	command -v npm >/dev/null 2>&1 || need+=(npm)
+fi
 
 missing=()
 for p in "${need[@]}"; do
@@ -35,5 +47,20 @@ if ((${#missing[@]})); then
 	sudo_=""
 	[ "$(id -u)" = 0 ] || sudo_=sudo
 	$sudo_ apt-get update -qq
-	$sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	# Servers the tests start themselves (nginx, redis-server) must not
+	# also start as system services on install: Debian's policy-rc.d
+	# convention (exit 101 = "not allowed") keeps their postinst scripts
+	# from starting them. Only ours is removed afterwards.
+	policy=/usr/sbin/policy-rc.d
+	ours=""
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo_ tee "$policy" >/dev/null
+		$sudo_ chmod 755 "$policy"
+		ours=1
+	fi
+	status=0
+	$sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+		status=$?
+	[ -z "$ours" ] || $sudo_ rm -f "$policy"
+	exit $status
 fi

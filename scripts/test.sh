@@ -3,7 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer), builds lwsws from
 # Debian's libwebsockets source with the plugin against it, and runs every
 # test under ctest: unit tests, the end-to-end suite against roomcast-server
-# and against lwsws, the install layout, the browser page, and a benchmark
+# and against lwsws, the install layout, the browser page, the JavaScript client library,
+# nginx in front of the server as docs/DEPLOY.md configures it, and a benchmark
 # smoke run; then the unit and end-to-end tests again in the sanitizer build.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +14,7 @@ jobs=$(nproc)
 bash scripts/deps.sh
 bash scripts/lwsws.sh "$root/build/lwsws-prefix"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/client && npm ci --no-audit --no-fund --loglevel=error)
 
 # The plugin as lwsws loads it: built against lwsws's own libwebsockets.
 cmake -S . -B build-lwsws -DCMAKE_BUILD_TYPE=RelWithDebInfo \

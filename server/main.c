@@ -12,6 +12,7 @@
 #include "rconf.h"
 #include "rm_clock.h"
 #include "rm_err.h"
+#include "stats.h"
 #include "roomcast_lws.h"
 #include "status.h"
 
@@ -65,7 +66,7 @@ usage(FILE *f)
 		"(default 8081;\n"
 		"                       0 turns it off)\n"
 		"  --option NAME=VALUE  set a roomcast.v1 option (see "
-		"PROTOCOL.md), repeatable\n"
+		"docs/PROTOCOL.md), repeatable\n"
 		"  --help, --version\n",
 		RM_DEFAULT_CONFIG_DIR);
 }
@@ -157,8 +158,8 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 			usage(stdout);
 			return 1;
 		case 'v':
-			printf("roomcast-server %s (libwebsockets %s)\n",
-			       RM_VERSION, lws_get_library_version());
+			printf("roomcast-server %s (protocol %s, libwebsockets %s)\n",
+			       RM_VERSION, RM_PROTOCOL_VERSION, lws_get_library_version());
 			return 1;
 		default:
 			fprintf(stderr, "roomcast-server: bad argument '%s' "

@@ -1,41 +1,53 @@
-// roomcast test page: the glue between the DOM, the connection and the
-// protocol (see PROTOCOL.md). No framework; everything the server sends is
+// roomcast test page: the UI. The protocol (connection, reconnect,
+// rejoin with recovery, seq gaps, request ids) is www/roomcast.js, the
+// client library; this file only draws what it reports and turns the
+// controls into its calls. No framework; everything the server sends is
 // put in the page with textContent, never as HTML.
 
-import { Connection, defaultUrl, CLOSE_REASONS, SUBPROTOCOL } from './client.js';
+import { RoomcastClient, CLOSE_CODES, SUBPROTOCOL, jsonEqual } from './roomcast.js';
 import { Sparkline } from './chart.js';
-import { renderJson, jsonEqual, fmtTime, fmtInt, fmtRate, fmtUptime } from './util.js';
+import { renderJson, fmtTime, fmtInt, fmtRate, fmtUptime } from './util.js';
 
 const $ = (id) => document.getElementById(id);
 
 const MAX_ITEMS_PER_ROOM = 500;
 const MAX_LOG = 60;
+const MAX_DM = 50;
 const PING_EVERY_MS = 2000;
-const PENDING_TIMEOUT_MS = 10000;
+const RAW_TIMEOUT_MS = 10000;
 const STATS_EVERY_MS = 1000;
 const STATS_BACKOFF_MS = 5000;
+const HISTORY_LIMIT = 50;
 
-const conn = new Connection();
-const rooms = new Map();          // room_id -> Room
+const rc = new RoomcastClient(defaultUrl(), { autoConnect: false });
+const rooms = new Map();          // room_id -> the room's tab, pane and UI state
 let activeRoom = null;            // room_id shown
 let roomSerial = 0;
-let me = null;                    // user id the server gave this connection
-let pending = [];                 // sent messages waiting for their answer
-let pingSerial = 0;
+let rawPending = [];              // raw frames sent, waiting for a possible error
 let countdownTimer = 0;
 let pingTimer = 0;
 
 const ui = {
-	connForm: $('conn-form'), connUrl: $('conn-url'), connToggle: $('conn-toggle'),
+	connForm: $('conn-form'), connUrl: $('conn-url'), connToken: $('conn-token'), connToggle: $('conn-toggle'),
 	connState: $('conn-state'), connStateText: $('conn-state-text'), connRetry: $('conn-retry'),
 	userId: $('user-id'), userEffective: $('user-effective'),
 	joinForm: $('join-form'), roomId: $('room-id'), joinFeedback: $('join-feedback'),
+	dmForm: $('dm-form'), dmTo: $('dm-to'), dmText: $('dm-text'), dmFeedback: $('dm-feedback'), dmLog: $('dm-log'),
 	eventLog: $('event-log'),
 	roomTitle: $('room-title'), roomMeta: $('room-meta'),
-	leaveBtn: $('leave-btn'), closeBtn: $('close-btn'),
+	membersBtn: $('members-btn'), historyBtn: $('history-btn'), leaveBtn: $('leave-btn'), closeBtn: $('close-btn'),
+	membersPanel: $('members-panel'), membersList: $('members-list'), membersNote: $('members-note'),
+	viewRaw: $('view-raw'),
 	tabs: $('tabs'), panes: $('panes'), paneEmpty: $('pane-empty'),
 	composer: $('composer'), input: $('composer-input'), hint: $('composer-hint'), sendBtn: $('send-btn'),
 };
+
+/** The default server URL: the page's own host, ws or wss to match. */
+function defaultUrl(loc = window.location) {
+	if (loc.protocol !== 'http:' && loc.protocol !== 'https:')
+		return 'ws://127.0.0.1:8080/';
+	return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/`;
+}
 
 /* ---- connection log ---------------------------------------------------- */
 
@@ -85,7 +97,7 @@ function logDropped(n) {
 /* ---- connection state -------------------------------------------------- */
 
 function closeText(code, reason) {
-	const known = CLOSE_REASONS.get(code);
+	const known = CLOSE_CODES[code];
 	const parts = [`code ${code}`];
 	if (known) parts.push(known);
 	if (reason && reason !== known) parts.push(`“${reason}”`);
@@ -94,21 +106,25 @@ function closeText(code, reason) {
 
 function renderConnState(d) {
 	clearInterval(countdownTimer);
-	ui.connState.dataset.state = d.state;
+	ui.connState.dataset.state = d.state === 'authenticating' ? 'connecting' : d.state;
 	ui.connRetry.hidden = d.state !== 'waiting';
-	ui.connToggle.textContent = conn.wanted ? 'Disconnect' : 'Connect';
-	ui.connToggle.classList.toggle('btn-primary', !conn.wanted);
-	ui.connToggle.classList.toggle('btn-danger', conn.wanted);
+	const wanted = rc.wanted;
+	ui.connToggle.textContent = wanted ? 'Disconnect' : 'Connect';
+	ui.connToggle.classList.toggle('btn-primary', !wanted);
+	ui.connToggle.classList.toggle('btn-danger', wanted);
 	switch (d.state) {
 	case 'connecting':
 		ui.connStateText.textContent = d.attempt ? `Reconnecting… (attempt ${d.attempt + 1})` : 'Connecting…';
 		break;
+	case 'authenticating':
+		ui.connStateText.textContent = 'Authenticating…';
+		break;
 	case 'open':
-		ui.connStateText.textContent = `Connected · ${conn.ws?.protocol || 'no subprotocol'}`;
+		ui.connStateText.textContent = `Connected · ${rc.protocol || 'no subprotocol'}`;
 		break;
 	case 'waiting': {
 		const tick = () => {
-			const left = Math.max(0, conn.retryAt - performance.now());
+			const left = Math.max(0, rc.retryAt - Date.now());
 			ui.connStateText.textContent = `Reconnecting in ${(left / 1000).toFixed(1)} s (attempt ${d.attempt + 1})`;
 		};
 		tick();
@@ -125,49 +141,49 @@ function renderConnState(d) {
 	updateRoomHead();
 }
 
-conn.addEventListener('state', (e) => renderConnState(e.detail));
+rc.on('state', renderConnState);
 
-conn.addEventListener('open', (e) => {
-	logEvent(`Connected to ${e.detail.url} (${e.detail.protocol || 'no subprotocol'})`, 'ok');
-	if (e.detail.protocol !== SUBPROTOCOL)
-		logEvent(`Server chose subprotocol “${e.detail.protocol}”, expected ${SUBPROTOCOL}`, 'warn');
-	me = null;
+rc.on('open', (d) => {
+	logEvent(`Connected to ${d.url} (${d.protocol || 'no subprotocol'})`, 'ok');
+	if (d.protocol !== SUBPROTOCOL)
+		logEvent(`Server chose subprotocol “${d.protocol}”, expected ${SUBPROTOCOL}`, 'warn');
 	showIdentity();
-	rejoinRooms();
+	// the library rejoins every room it keeps, with since/epoch
+	for (const room of rooms.values()) {
+		if (room.want) {
+			room.state = 'joining';
+			renderTab(room);
+		}
+	}
 	startPings();
 	kickStats();
 });
 
-conn.addEventListener('close', (e) => {
-	const d = e.detail;
+rc.on('close', (d) => {
 	stopPings();
-	me = null;
 	showIdentity();
-	failAllPending('not confirmed: the connection closed');
+	failRawPending();
 	for (const room of rooms.values()) {
-		if (room.joined || room.state === 'joining') {
-			room.joined = false;
+		if (room.state === 'joined' || room.state === 'joining') {
 			room.state = room.want ? 'offline' : 'left';
 			renderTab(room);
 		}
 	}
 	updateRoomHead();
 	let text = d.wasOpen ? `Disconnected (${closeText(d.code, d.reason)})` : `Could not connect (${closeText(d.code, d.reason)})`;
-	if (d.willRetry)
+	if (d.willReconnect)
 		text += `; retrying in ${(d.delay / 1000).toFixed(1)} s`;
 	logEvent(text, d.code === 1000 ? 'info' : 'warn');
 });
 
-conn.addEventListener('invalid', (e) => {
-	logEvent(`Server sent something that is not a JSON object: ${e.detail.raw.slice(0, 80)}`, 'error');
+rc.on('invalid', (d) => {
+	logEvent(`Server sent something that is not a JSON object: ${d.raw.slice(0, 80)}`, 'error');
 });
-
-conn.addEventListener('message', (e) => handleMessage(e.detail.msg));
 
 ui.connForm.addEventListener('submit', (e) => {
 	e.preventDefault();
-	if (conn.wanted) {
-		conn.disconnect();
+	if (rc.wanted) {
+		rc.close();
 		return;
 	}
 	const url = ui.connUrl.value.trim() || defaultUrl();
@@ -176,14 +192,19 @@ ui.connForm.addEventListener('submit', (e) => {
 		ui.connUrl.focus();
 		return;
 	}
-	conn.connect(url);
+	rc.url = url;
+	rc.token = ui.connToken.value.trim() || null;
+	rc.connect().catch(() => { /* the state line says why */ });
 });
 
-ui.connRetry.addEventListener('click', () => conn.retryNow());
+ui.connRetry.addEventListener('click', () => rc.retryNow());
+
+rc.on('authed', (m) => logEvent(`Authenticated as ${m.user_id}${m.exp ? `, token valid until ${fmtTime(new Date(m.exp * 1000))}` : ''}`, 'ok'));
 
 /* ---- identity ---------------------------------------------------------- */
 
 function showIdentity() {
+	const me = rc.isOpen ? rc.me : null;
 	if (me)
 		ui.userEffective.textContent = me.startsWith('guest-')
 			? `Connected as ${me} (no user id given yet).`
@@ -192,45 +213,62 @@ function showIdentity() {
 		ui.userEffective.textContent = 'The server assigns an id at the first join.';
 }
 
+/** The user id to join with: the field, else the one already in use. */
 function wantedUserId() {
 	const v = ui.userId.value.trim();
-	return v || null;
+	if (v) return v;
+	return rc.me && !rc.me.startsWith('guest-') ? rc.me : null;
 }
 
-/* ---- pending requests ---------------------------------------------------
- * Every client message gets exactly one direct answer (the reply or an
- * error), in order. An error names the type that caused it in `ref`, so it
- * is matched to the oldest pending message of that type; one without `ref`
- * (bad_json, rate_limited) to the oldest raw frame, or the oldest of all.
+/* ---- raw frames ---------------------------------------------------------
+ * The library matches the answers to its own requests by id. A raw frame
+ * is the user's text, sent as it is: an error no request of the library
+ * was waiting for is matched to the oldest raw frame of the type in its
+ * `ref` (or, without `ref`, to the oldest raw frame).
  */
 
-function addPending(p) {
-	p.at = performance.now();
-	pending.push(p);
-	return p;
-}
-
-function takePending(pred) {
-	const i = pending.findIndex(pred);
-	if (i < 0) return null;
-	return pending.splice(i, 1)[0];
-}
-
-function failAllPending(why) {
-	const old = pending;
-	pending = [];
-	for (const p of old)
-		p.onTimeout?.(why);
+function failRawPending() {
+	const old = rawPending;
+	rawPending = [];
+	for (const p of old) p.onTimeout();
 }
 
 setInterval(() => {
 	const now = performance.now();
-	const late = pending.filter((p) => now - p.at > PENDING_TIMEOUT_MS);
+	const late = rawPending.filter((p) => now - p.at > RAW_TIMEOUT_MS);
 	if (!late.length) return;
-	pending = pending.filter((p) => now - p.at <= PENDING_TIMEOUT_MS);
-	for (const p of late)
-		p.onTimeout?.('no answer from the server');
+	rawPending = rawPending.filter((p) => now - p.at <= RAW_TIMEOUT_MS);
+	for (const p of late) p.onTimeout();
 }, 1000);
+
+function takeRaw(err) {
+	let i = -1;
+	if (err.id !== undefined) i = rawPending.findIndex((p) => p.id === err.id);
+	if (i < 0 && err.ref) i = rawPending.findIndex((p) => p.type === err.ref);
+	if (i < 0 && !err.ref) i = 0;
+	if (i < 0 || i >= rawPending.length) return null;
+	return rawPending.splice(i, 1)[0];
+}
+
+rc.on('error', (err) => {
+	if (err.room_id && rooms.has(err.room_id)) {
+		// a re-join the library made on reconnect was refused
+		const room = rooms.get(err.room_id);
+		room.want = false;
+		room.state = 'left';
+		renderTab(room);
+		appendError(room, err, 'rejoin');
+		return;
+	}
+	const p = takeRaw(err);
+	if (p) {
+		p.onError(err);
+		return;
+	}
+	logEvent(`Server error ${err.code}: ${err.serverMessage?.message ?? err.message}${err.ref ? ` (ref ${err.ref})` : ''}${err.id !== undefined ? ` (id ${JSON.stringify(err.id)})` : ''}`, 'error');
+	const room = activeRoom && rooms.get(activeRoom);
+	if (room) appendError(room, err, err.ref || 'message');
+});
 
 /* ---- rooms, tabs and panes -------------------------------------------- */
 
@@ -239,8 +277,8 @@ function getRoom(id, create = true) {
 	if (room || !create) return room;
 	const n = ++roomSerial;
 	room = {
-		id, n, want: true, joined: false, state: 'joining', members: null,
-		seq: null, epoch: null, unread: 0, userId: null,
+		id, n, want: true, state: 'joining', members: null,
+		seq: null, epoch: null, unread: 0,
 	};
 	room.tab = document.createElement('button');
 	room.tab.type = 'button';
@@ -354,21 +392,29 @@ function updateRoomHead() {
 		ui.leaveBtn.disabled = true;
 		ui.leaveBtn.textContent = 'Leave';
 		ui.closeBtn.hidden = true;
+		ui.membersBtn.disabled = ui.historyBtn.disabled = true;
+		ui.membersPanel.hidden = true;
 		return;
 	}
+	const lib = rc.rooms.get(room.id);
+	const members = lib?.members ?? room.members;
+	const seq = lib?.seq ?? room.seq;
+	const epoch = lib?.epoch ?? room.epoch;
 	ui.roomTitle.textContent = `# ${room.id}`;
 	const meta = [];
 	meta.push({ joined: 'joined', joining: 'joining…', offline: 'offline, will rejoin', left: 'not a member' }[room.state] || room.state);
-	if (room.members !== null)
-		meta.push(`${room.members} member${room.members === 1 ? '' : 's'}${room.presenceSeen ? '' : ' at join'}`);
-	if (room.seq !== null) meta.push(`seq ${room.seq}`);
-	if (room.epoch) meta.push(`epoch ${room.epoch}`);
+	if (members !== null && members !== undefined)
+		meta.push(`${members} member${members === 1 ? '' : 's'}${room.presenceSeen ? '' : ' at join'}`);
+	if (seq !== null && seq !== undefined) meta.push(`seq ${seq}`);
+	if (epoch) meta.push(`epoch ${epoch}`);
 	ui.roomMeta.textContent = meta.join(' · ');
-	ui.roomMeta.dataset.members = room.members ?? '';
+	ui.roomMeta.dataset.members = members ?? '';
 	const member = room.state === 'joined';
 	ui.leaveBtn.textContent = member || room.state === 'joining' ? 'Leave' : 'Rejoin';
-	ui.leaveBtn.disabled = !conn.isOpen;
+	ui.leaveBtn.disabled = !rc.isOpen;
+	ui.membersBtn.disabled = ui.historyBtn.disabled = !rc.isOpen || !member;
 	ui.closeBtn.hidden = member;
+	if (ui.membersPanel.dataset.room !== room.id) ui.membersPanel.hidden = true;
 }
 
 ui.leaveBtn.addEventListener('click', () => {
@@ -376,12 +422,7 @@ ui.leaveBtn.addEventListener('click', () => {
 	if (!room) return;
 	if (room.state === 'joined' || room.state === 'joining') {
 		room.want = false;
-		const sent = conn.send({ type: 'leave', room_id: room.id });
-		if (!sent) return;
-		addPending({
-			type: 'leave', room: room.id,
-			onError: (err) => appendError(room, err, 'leave'),
-		});
+		rc.leave(room.id).then(() => onLeftUi(room.id), (err) => appendError(room, err, 'leave'));
 	} else {
 		joinRoom(room.id);
 	}
@@ -391,6 +432,79 @@ ui.closeBtn.addEventListener('click', () => {
 	if (activeRoom) removeRoom(activeRoom);
 	(ui.tabs.querySelector('[aria-selected="true"]') || ui.roomId).focus();
 });
+
+/* ---- members and history ---------------------------------------------- */
+
+ui.membersBtn.addEventListener('click', async () => {
+	const room = activeRoom && rooms.get(activeRoom);
+	if (!room) return;
+	ui.membersPanel.hidden = false;
+	ui.membersPanel.dataset.room = room.id;
+	ui.membersNote.textContent = 'Asking the server…';
+	ui.membersList.replaceChildren();
+	try {
+		const m = await rc.members(room.id);
+		if (ui.membersPanel.dataset.room !== room.id) return;
+		ui.membersNote.textContent = `${m.members} connection${m.members === 1 ? '' : 's'}, ${m.users.length} user${m.users.length === 1 ? '' : 's'}${m.truncated ? ' (list truncated)' : ''}`;
+		for (const u of m.users) {
+			const li = document.createElement('li');
+			li.textContent = u;
+			li.dataset.user = u;
+			if (u === rc.me) li.classList.add('me');
+			ui.membersList.append(li);
+		}
+	} catch (err) {
+		ui.membersNote.replaceChildren(errorBox(err));
+	}
+});
+
+ui.historyBtn.addEventListener('click', async () => {
+	const room = activeRoom && rooms.get(activeRoom);
+	if (!room) return;
+	try {
+		const msgs = await rc.history(room.id, HISTORY_LIMIT);
+		const n = msgs.length;
+		marker(room, 'history', n
+			? `History: the server holds ${n} message${n === 1 ? '' : 's'} (last ${HISTORY_LIMIT} at most), below`
+			: 'History: the server holds no messages for this room (history-size 0, or none sent)', { count: String(n) });
+		for (const m of msgs) {
+			const li = messageItem({ sender: m.sender ?? '?', seq: m.seq, content: m.content, mine: m.sender === rc.me, label: 'history', msg: m });
+			li.classList.add('history');
+			appendItem(room, li);
+		}
+		scrollToEnd(room, true);
+	} catch (err) {
+		appendError(room, err, 'history request');
+	}
+});
+
+/* ---- view: pretty or raw JSON ----------------------------------------- */
+
+function applyView() {
+	ui.panes.dataset.view = ui.viewRaw.checked ? 'raw' : 'pretty';
+}
+ui.viewRaw.addEventListener('change', applyView);
+
+async function copyText(text, btn) {
+	let ok = false;
+	try {
+		await navigator.clipboard.writeText(text);
+		ok = true;
+	} catch {
+		// no clipboard permission: select the text so the user can copy it
+		const ta = document.createElement('textarea');
+		ta.value = text;
+		ta.setAttribute('aria-hidden', 'true');
+		ta.className = 'sr-only';
+		document.body.append(ta);
+		ta.select();
+		ok = document.execCommand('copy');
+		ta.remove();
+	}
+	btn.textContent = ok ? 'Copied' : 'Copy failed';
+	btn.dataset.copied = ok ? 'yes' : 'no';
+	setTimeout(() => { btn.textContent = 'Copy'; delete btn.dataset.copied; }, 1500);
+}
 
 /* ---- room pane items --------------------------------------------------- */
 
@@ -436,7 +550,12 @@ function contentNode(content) {
 	return pre;
 }
 
-function messageItem({ sender, seq, content, mine, label }) {
+/**
+ * A message in a pane: the pretty view (sender, seq, time, content) and the
+ * raw view (the server message's JSON), one shown at a time (#view-raw),
+ * and a button that copies the JSON of the view shown.
+ */
+function messageItem({ sender, seq, content, mine, label, msg = null }) {
 	const li = document.createElement('li');
 	li.className = 'msg' + (mine ? ' mine' : '');
 	const head = document.createElement('div');
@@ -465,7 +584,20 @@ function messageItem({ sender, seq, content, mine, label }) {
 	t.title = now.toLocaleString();
 	t.textContent = fmtTime(now);
 	head.append(t);
-	li.append(head, contentNode(content));
+	const json = msg ?? content;
+	const copy = document.createElement('button');
+	copy.type = 'button';
+	copy.className = 'btn btn-small copy-btn';
+	copy.textContent = 'Copy';
+	copy.setAttribute('aria-label', 'Copy this message as JSON');
+	copy.addEventListener('click', () => copyText(ui.viewRaw.checked
+		? (typeof json === 'string' && !msg ? json : JSON.stringify(json))
+		: JSON.stringify(json, null, 2), copy));
+	head.append(copy);
+	const raw = document.createElement('pre');
+	raw.className = 'content content-raw';
+	raw.textContent = typeof json === 'string' && !msg ? json : JSON.stringify(json);
+	li.append(head, contentNode(content), raw);
 	return li;
 }
 
@@ -488,13 +620,22 @@ function errorBox(err) {
 	const code = document.createElement('code');
 	code.textContent = err.code || 'error';
 	const text = document.createElement('span');
-	text.textContent = err.message ? ` ${err.message}` : '';
+	const said = err.serverMessage ? err.serverMessage.message : err.message;
+	text.textContent = said ? ` ${said}` : '';
 	box.append(code, text);
 	if (err.ref) {
 		const ref = document.createElement('span');
 		ref.className = 'ref';
 		ref.textContent = ` (ref: ${err.ref})`;
 		box.append(ref);
+	}
+	if (err.id !== undefined && err.id !== null) {
+		// the request id the server echoed: which request this answers
+		const id = document.createElement('span');
+		id.className = 'err-id';
+		id.dataset.id = JSON.stringify(err.id);
+		id.textContent = ` id ${JSON.stringify(err.id)}`;
+		box.append(id);
 	}
 	return box;
 }
@@ -521,51 +662,6 @@ function appendError(room, err, what) {
 
 /* ---- joining ----------------------------------------------------------- */
 
-function joinRoom(id, { rejoin = false } = {}) {
-	const room = getRoom(id);
-	room.want = true;
-	const msg = { type: 'join', room_id: id };
-	const uid = wantedUserId() || (me && !me.startsWith('guest-') ? me : null);
-	if (uid) msg.user_id = uid;
-	if (rejoin && room.seq !== null && room.epoch) {
-		msg.since = room.seq;
-		msg.epoch = room.epoch;
-	}
-	if (!conn.send(msg)) {
-		room.state = 'offline';
-		renderTab(room);
-		return false;
-	}
-	if (room.state !== 'joined') room.state = 'joining';
-	renderTab(room);
-	addPending({
-		type: 'join', room: id,
-		onError: (err) => {
-			if (room.state === 'joining') {
-				room.state = 'left';
-				room.want = false;
-			}
-			renderTab(room);
-			if (joinFeedbackFor === id) joinFeedbackFor = null;
-			if (!room.joined && room.list.children.length === 0 && !rejoin) {
-				removeRoom(id);
-				showJoinFeedback(`Could not join “${id}”`, err);
-			} else {
-				appendError(room, err, 'join');
-				showJoinFeedback(`Join “${id}” refused, see the room.`, null, { fade: true });
-			}
-		},
-		onTimeout: (why) => {
-			if (room.state === 'joining') {
-				room.state = conn.isOpen ? 'left' : 'offline';
-				renderTab(room);
-			}
-			if (conn.isOpen) marker(room, 'sys', `Join ${why}.`);
-		},
-	});
-	return true;
-}
-
 let feedbackTimer = 0;
 let joinFeedbackFor = null;      // room whose "Joining…" the form shows
 
@@ -581,10 +677,30 @@ function showJoinFeedback(text, err, { fade = false } = {}) {
 	if (err) ui.joinFeedback.append(errorBox(err));
 }
 
-function rejoinRooms() {
-	for (const room of rooms.values())
-		if (room.want)
-			joinRoom(room.id, { rejoin: true });
+/** Asks the library to join `id`; the `joined` event draws the result. */
+function joinRoom(id) {
+	const room = getRoom(id);
+	room.want = true;
+	rc.userId = wantedUserId();
+	if (room.state !== 'joined') room.state = rc.isOpen ? 'joining' : 'offline';
+	renderTab(room);
+	rc.join(id).catch((err) => {
+		if (err.code === 'closed') return;
+		const still = rc.rooms.has(id);      // a refused re-join leaves it joined
+		if (!still) {
+			room.want = false;
+			room.state = 'left';
+		}
+		renderTab(room);
+		if (joinFeedbackFor === id) joinFeedbackFor = null;
+		if (!still && room.list.children.length === 0) {
+			removeRoom(id);
+			showJoinFeedback(`Could not join “${id}”`, err);
+		} else {
+			appendError(room, err, 'join');
+			showJoinFeedback(`Join “${id}” refused, see the room.`, null, { fade: true });
+		}
+	});
 }
 
 ui.joinForm.addEventListener('submit', (e) => {
@@ -596,95 +712,65 @@ ui.joinForm.addEventListener('submit', (e) => {
 		return;
 	}
 	const existed = rooms.has(id);
-	if (!conn.isOpen) {
-		getRoom(id).want = true;
-		getRoom(id).state = 'offline';
-		renderTab(getRoom(id));
-		selectRoom(id);
-		showJoinFeedback(`Not connected: “${id}” will be joined when the connection opens.`);
-		ui.roomId.value = '';
-		return;
-	}
 	joinRoom(id);
 	if (!existed || activeRoom !== id) selectRoom(id);
+	ui.roomId.value = '';
+	if (!rc.isOpen) {
+		showJoinFeedback(`Not connected: “${id}” will be joined when the connection opens.`);
+		return;
+	}
 	joinFeedbackFor = id;
 	showJoinFeedback(`Joining “${id}”…`);
-	ui.roomId.value = '';
 });
 
-/* ---- server messages --------------------------------------------------- */
+/* ---- what the library reports ----------------------------------------- */
 
-function handleMessage(msg) {
-	switch (msg.type) {
-	case 'joined': return onJoined(msg);
-	case 'left': return onLeft(msg);
-	case 'broadcast': return onBroadcast(msg);
-	case 'presence': return onPresence(msg);
-	case 'pong': return onPong(msg);
-	case 'dropped': return onDropped(msg);
-	case 'error': return onError(msg);
-	case 'direct': return onDirect(msg);
-	case 'authed':
-		logEvent(`Authenticated as ${msg.user_id}`, 'ok');
-		return;
-	default:
-		// Forward compatibility: unknown types are ignored (PROTOCOL.md).
-		return;
-	}
-}
-
-function onJoined(msg) {
-	const id = msg.room_id;
-	takePending((p) => p.type === 'join' && p.room === id);
+rc.on('joined', (m) => {
+	const id = m.room_id;
 	const room = getRoom(id);
-	const wasJoined = room.joined;
-	room.joined = true;
+	const wasJoined = room.state === 'joined' && !m.rejoin;
 	room.state = 'joined';
 	room.want = true;
-	if (typeof msg.members === 'number') room.members = msg.members;
-	if (msg.user_id) {
-		me = msg.user_id;
-		room.userId = me;
-		showIdentity();
-	}
+	room.members = m.members ?? null;
+	room.presenceSeen = false;
+	showIdentity();
 	if (!wasJoined) {
-		const how = room.seq === null ? 'Joined' : 'Rejoined';
-		marker(room, 'sys', `${how} as ${msg.user_id ?? '?'} · ${room.members ?? '?'} member${room.members === 1 ? '' : 's'}`);
+		const how = m.rejoin ? 'Rejoined' : 'Joined';
+		marker(room, 'sys', `${how} as ${m.user_id ?? '?'} · ${room.members ?? '?'} member${room.members === 1 ? '' : 's'}`);
 	}
-	const seq = Number.isInteger(msg.seq) ? msg.seq : null;
-	const epoch = msg.epoch ?? null;
-	if (room.epoch !== null && epoch !== null && epoch !== room.epoch) {
-		marker(room, 'epoch', `Room numbering restarted (epoch ${room.epoch} → ${epoch}); earlier messages are from before.`);
-		room.seq = seq;
-	} else if (msg.recovered === true) {
-		marker(room, 'sys', `Rejoined; missed messages are being replayed.`);
-	} else if (room.seq !== null && seq !== null && seq > room.seq) {
-		gapMarker(room, room.seq + 1, seq, 'while you were away');
-		room.seq = seq;
-	} else if (room.seq === null || (seq !== null && !wasJoined)) {
-		room.seq = seq;
-	}
-	room.epoch = epoch;
+	if (m.recovered === true)
+		marker(room, 'sys', 'Recovered: the messages missed while away follow.', { recovered: 'true' });
 	if (id === joinFeedbackFor) {
 		joinFeedbackFor = null;
 		showJoinFeedback(`Joined “${id}”.`, null, { fade: true });
 	}
 	renderTab(room);
 	updateComposer();
-}
+});
 
-function onLeft(msg) {
-	takePending((p) => p.type === 'leave' && p.room === msg.room_id);
-	const room = getRoom(msg.room_id, false);
+function onLeftUi(id, why = null) {
+	const room = rooms.get(id);
 	if (!room) return;
-	room.joined = false;
 	room.want = false;
 	room.state = 'left';
 	room.members = null;
-	marker(room, 'sys', 'You left this room.');
+	marker(room, 'sys', why ? `The server took you out of this room (${why}).` : 'You left this room.');
 	renderTab(room);
 	updateComposer();
 }
+
+rc.on('left', (m) => { if (m.reason) onLeftUi(m.room_id, m.reason); });
+
+rc.on('epoch', (e) => {
+	const room = rooms.get(e.room_id);
+	if (room)
+		marker(room, 'epoch', `Room numbering restarted (epoch ${e.from} → ${e.to}); earlier messages are from before.`);
+});
+
+rc.on('gap', (g) => {
+	const room = rooms.get(g.room_id);
+	if (room) gapMarker(room, g.from, g.to, g.reason === 'reconnect' ? 'while you were away' : '(dropped for this connection)');
+});
 
 function gapMarker(room, from, to, why) {
 	const n = to - from + 1;
@@ -704,52 +790,38 @@ function gapMarker(room, from, to, why) {
 	marker(room, 'gap', text, { missing: String(n), from: String(from), to: String(to) });
 }
 
-function onBroadcast(msg) {
-	const room = getRoom(msg.room_id, false);
+rc.on('broadcast', (m) => {
+	const room = rooms.get(m.room_id);
 	if (!room) {
-		logEvent(`Broadcast for a room this page is not in: ${msg.room_id}`, 'warn');
+		logEvent(`Broadcast for a room this page is not in: ${m.room_id}`, 'warn');
 		return;
 	}
-	const seq = Number.isInteger(msg.seq) ? msg.seq : null;
-	if (seq !== null && room.seq !== null) {
-		if (seq <= room.seq) {
-			logEvent(`Duplicate or out-of-order message in ${room.id}: seq ${seq} after ${room.seq}`, 'warn');
-			return;
-		}
-		if (seq > room.seq + 1)
-			gapMarker(room, room.seq + 1, seq - 1, '(dropped for this connection)');
-	}
-	if (seq !== null) room.seq = seq;
-
-	const mine = me !== null && msg.sender === me;
+	const mine = rc.me !== null && m.sender === rc.me;
 	if (mine) {
-		const p = takePending((q) => q.type === 'broadcast' && q.room === room.id && jsonEqual(q.content, msg.content));
-		p?.li.remove();
+		// our own message is back, with its seq: it replaces the pending copy
+		const li = [...room.list.querySelectorAll('.msg.pending:not(.raw)')]
+			.find((el) => el.pendingContent !== undefined && jsonEqual(el.pendingContent, m.content));
+		li?.remove();
 	}
-	appendItem(room, messageItem({ sender: msg.sender ?? '?', seq, content: msg.content, mine }));
+	appendItem(room, messageItem({ sender: m.sender ?? '?', seq: m.seq, content: m.content, mine, msg: m }));
 	if (room.id !== activeRoom) room.unread++;
 	renderTab(room);
-}
+});
 
-function onPresence(msg) {
-	const room = getRoom(msg.room_id, false);
+rc.on('presence', (m) => {
+	const room = rooms.get(m.room_id);
 	if (!room) return;
 	room.presenceSeen = true;
-	if (msg.event === 'join') {
-		if (room.members !== null) room.members++;
-		marker(room, 'presence', `${msg.user_id} joined`);
-	} else if (msg.event === 'leave') {
-		if (room.members !== null) room.members = Math.max(1, room.members - 1);
-		marker(room, 'presence', `${msg.user_id} left`);
-	}
+	if (m.event === 'join') marker(room, 'presence', `${m.user_id} joined`);
+	else if (m.event === 'leave') marker(room, 'presence', `${m.user_id} left`);
 	renderTab(room);
-}
+});
 
-function onDropped(msg) {
-	const n = msg.count;
+rc.on('dropped', (m) => {
+	const n = m.count;
 	logDropped(n);
 	for (const room of rooms.values()) {
-		if (!room.joined) continue;
+		if (room.state !== 'joined') continue;
 		const last = room.list.lastElementChild;
 		if (last && last.classList.contains('marker-drop') && !last.dataset.missing) {
 			// notices with no message between them: add up
@@ -760,32 +832,67 @@ function onDropped(msg) {
 		}
 		marker(room, 'drop', dropText(n), { count: String(n) });
 	}
-}
+});
 
 function dropText(n) {
 	return `The server dropped ${n} message${n === 1 ? '' : 's'} for this slow connection (all its rooms)`;
 }
 
-function onDirect(msg) {
-	logEvent(`Direct message from ${msg.from}: ${JSON.stringify(msg.content).slice(0, 120)}`, 'info');
+/* ---- direct messages --------------------------------------------------- */
+
+function dmItem(kind, who, content, err = null) {
+	const li = document.createElement('li');
+	li.className = `dm dm-${kind}`;
+	const head = document.createElement('div');
+	head.className = 'dm-head';
+	const t = document.createElement('time');
+	t.textContent = fmtTime(new Date());
+	const w = document.createElement('span');
+	w.className = 'dm-who';
+	w.textContent = kind === 'in' ? `from ${who}` : `to ${who}`;
+	head.append(w, t);
+	li.append(head, contentNode(content));
+	if (err) li.append(errorBox(err));
+	ui.dmLog.prepend(li);
+	while (ui.dmLog.children.length > MAX_DM) ui.dmLog.lastElementChild.remove();
+	return li;
 }
 
-function onError(err) {
-	let p = null;
-	if (err.ref)
-		p = takePending((q) => q.type === err.ref);
-	else if (err.code === 'bad_json' || err.code === 'bad_frame')
-		p = takePending((q) => q.raw);
-	if (!p && !err.ref)
-		p = takePending(() => true);
-	if (p?.onError) {
-		p.onError(err);
+rc.on('direct', (m) => {
+	dmItem('in', m.from, m.content);
+	logEvent(`Direct message from ${m.from}`, 'info');
+});
+
+ui.dmForm.addEventListener('submit', async (e) => {
+	e.preventDefault();
+	const to = ui.dmTo.value.trim();
+	const text = ui.dmText.value;
+	if (!to || text === '') {
+		ui.dmFeedback.textContent = 'A user id and a message, please.';
 		return;
 	}
-	logEvent(`Server error ${err.code}: ${err.message ?? ''}${err.ref ? ` (ref ${err.ref})` : ''}`, 'error');
-	const room = activeRoom && rooms.get(activeRoom);
-	if (room) appendError(room, err, err.ref || 'message');
-}
+	if (!rc.isOpen) {
+		ui.dmFeedback.textContent = 'Not connected.';
+		return;
+	}
+	const { content } = parseComposer(text, 'auto');
+	ui.dmText.value = '';
+	ui.dmFeedback.textContent = `Sending to ${to}…`;
+	const li = dmItem('out', to, content);
+	li.classList.add('pending');
+	try {
+		await rc.direct(to, content);
+		li.classList.remove('pending');
+		li.dataset.status = 'sent';
+		ui.dmFeedback.textContent = `Delivered to ${to}'s connections.`;
+	} catch (err) {
+		li.classList.remove('pending');
+		li.classList.add('failed');
+		li.dataset.status = 'failed';
+		li.append(errorBox(err));
+		ui.dmFeedback.textContent = `Not delivered: ${err.code}.`;
+	}
+});
 
 /* ---- round trip time ------------------------------------------------- */
 
@@ -794,19 +901,11 @@ const rtt = { el: $('stat-rtt'), chart: new Sparkline($('chart-rtt'), { capacity
 function startPings() {
 	stopPings();
 	const ping = () => {
-		if (!conn.isOpen) return;
-		const id = `rtt-${++pingSerial}`;
-		const t0 = performance.now();
-		if (!conn.send({ type: 'ping', id })) return;
-		addPending({
-			type: 'ping', id,
-			onOk: () => {
-				const ms = performance.now() - t0;
-				rtt.el.textContent = ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
-				rtt.chart.push(ms);
-			},
-			onTimeout: () => rtt.chart.push(null),
-		});
+		if (!rc.isOpen) return;
+		rc.ping().then((ms) => {
+			rtt.el.textContent = ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
+			rtt.chart.push(ms);
+		}, () => rtt.chart.push(null));
 	};
 	ping();
 	pingTimer = setInterval(ping, PING_EVERY_MS);
@@ -816,11 +915,6 @@ function stopPings() {
 	clearInterval(pingTimer);
 	pingTimer = 0;
 	rtt.el.textContent = '–';
-}
-
-function onPong(msg) {
-	const p = takePending((q) => q.type === 'ping' && q.id === msg.id);
-	p?.onOk?.();
 }
 
 /* ---- composer ---------------------------------------------------------- */
@@ -843,7 +937,7 @@ function updateComposer() {
 	const mode = composerMode();
 	const room = activeRoom && rooms.get(activeRoom);
 	let hint = '';
-	if (!conn.isOpen)
+	if (!rc.isOpen)
 		hint = 'Not connected.';
 	else if (mode === 'raw')
 		hint = 'Sent as it is, one text frame (no room needed).';
@@ -858,47 +952,58 @@ function updateComposer() {
 			: `To # ${room.id} as a string`;
 	}
 	ui.hint.textContent = hint;
-	ui.sendBtn.disabled = !conn.isOpen || text === '' || (mode !== 'raw' && !room);
+	ui.sendBtn.disabled = !rc.isOpen || text === '' || (mode !== 'raw' && !room);
+}
+
+function sendRawFrame(text, room) {
+	let parsed = null;
+	try { parsed = JSON.parse(text); } catch { /* raw on purpose */ }
+	const obj = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : null;
+	const li = messageItem({ sender: rc.me ?? 'you', content: text, mine: true, label: 'raw frame' });
+	li.classList.add('pending', 'raw');
+	if (room) appendItem(room, li);
+	rc.sendRaw(text);
+	setItemStatus(li, 'sent', 'sent');
+	rawPending.push({
+		at: performance.now(),
+		type: typeof obj?.type === 'string' ? obj.type : null,
+		id: obj?.id,
+		onError: (err) => {
+			if (room) attachError(li, err);
+			else {
+				logEvent(`Raw frame refused: ${err.code}`, 'error');
+				showJoinFeedback('Raw frame refused', err);
+			}
+		},
+		onTimeout: () => { li.classList.remove('pending'); setItemStatus(li, 'no error from the server', 'ok'); },
+	});
 }
 
 function send() {
 	const text = ui.input.value;
 	const mode = composerMode();
-	if (!conn.isOpen || text === '') return;
+	if (!rc.isOpen || text === '') return;
 	const room = activeRoom && rooms.get(activeRoom);
 	if (mode === 'raw') {
-		let parsed = null;
-		try { parsed = JSON.parse(text); } catch { /* raw on purpose */ }
-		const type = parsed && typeof parsed === 'object' && typeof parsed.type === 'string' ? parsed.type : null;
-		const li = messageItem({ sender: me ?? 'you', content: text, mine: true, label: 'raw frame' });
-		li.classList.add('pending', 'raw');
-		if (room) appendItem(room, li);
-		conn.sendRaw(text);
-		setItemStatus(li, 'sent', 'sent');
-		addPending({
-			type: type ?? '(raw)', raw: true, li,
-			room: parsed?.room_id, content: parsed?.content, id: parsed?.id,
-			onError: (err) => {
-				if (room) attachError(li, err);
-				else {
-					logEvent(`Raw frame refused: ${err.code}`, 'error');
-					showJoinFeedback('Raw frame refused', err);
-				}
-			},
-			onTimeout: () => { li.classList.remove('pending'); setItemStatus(li, 'no error from the server', 'ok'); },
-		});
+		sendRawFrame(text, room);
 	} else {
 		const { content } = parseComposer(text, mode);
-		const li = messageItem({ sender: me ?? 'you', content, mine: true });
+		const li = messageItem({ sender: rc.me ?? 'you', content, mine: true });
 		li.classList.add('pending');
+		li.pendingContent = content;
 		setItemStatus(li, 'sending…', 'pending');
 		appendItem(room, li);
 		scrollToEnd(room, true);
-		conn.send({ type: 'broadcast', room_id: room.id, content });
-		addPending({
-			type: 'broadcast', room: room.id, content, li,
-			onError: (err) => attachError(li, err),
-			onTimeout: (why) => { li.classList.remove('pending'); setItemStatus(li, why, 'warn'); },
+		rc.broadcast(room.id, content).then(() => {
+			// the echo replaced this copy; still here: the echo was dropped
+			if (li.isConnected) { li.classList.remove('pending'); setItemStatus(li, 'sent (its echo was dropped)', 'warn'); }
+		}, (err) => {
+			if (err.code === 'timeout' || err.code === 'closed' || err.code === 'not_connected') {
+				li.classList.remove('pending');
+				setItemStatus(li, `not confirmed: ${err.code === 'timeout' ? 'no answer from the server' : 'the connection closed'}`, 'warn');
+			} else {
+				attachError(li, err);
+			}
 		});
 	}
 	ui.input.value = '';
@@ -1012,11 +1117,13 @@ function kickStats() {
 function start() {
 	ui.connUrl.value = defaultUrl();
 	$('stats-url').textContent = stats.url.pathname;
+	applyView();
 	updateComposer();
 	updateRoomHead();
 	if (window.location.protocol === 'http:' || window.location.protocol === 'https:') {
 		pollStats();
-		conn.connect(ui.connUrl.value);
+		rc.url = ui.connUrl.value;
+		rc.connect().catch(() => { /* the state line says why */ });
 	} else {
 		setStatsBadge('no server', 'error');
 		logEvent('Open this page from the roomcast server to use it.', 'warn');

@@ -28,19 +28,6 @@ export function renderJson(value) {
 	return frag;
 }
 
-/** Returns true when a and b are equal JSON values (key order ignored). */
-export function jsonEqual(a, b) {
-	if (a === b) return true;
-	if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object')
-		return typeof a === 'number' && typeof b === 'number' && a === b;
-	if (Array.isArray(a) !== Array.isArray(b)) return false;
-	if (Array.isArray(a))
-		return a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
-	const ka = Object.keys(a);
-	const kb = Object.keys(b);
-	return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
-}
-
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 const intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const compactFmt = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });

@@ -1,6 +1,6 @@
 // Peer for roomcast's benchmark: Node + the `ws` package (npm).
 //   node ws-server.mjs --port N [--mode roomcast|raw]
-// roomcast: the subset of /work/shared/PROTOCOL.md the load generator uses
+// roomcast: the subset of docs/PROTOCOL.md the load generator uses
 //   (join/joined with seq, leave, broadcast to every member incl. the sender
 //   with the room's seq, ping/pong), each broadcast serialized once.
 // raw: every text message is relayed as-is to every open connection.

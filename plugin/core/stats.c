@@ -50,7 +50,8 @@ int
 stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 {
 	return snprintf(buf, len,
-		"{\"connections_active\":%" PRIu64
+		"{\"protocol\":\"" RM_PROTOCOL_VERSION "\""
+		",\"connections_active\":%" PRIu64
 		",\"connections_total\":%" PRIu64
 		",\"rooms_active\":%" PRIu64
 		",\"messages_received\":%" PRIu64
@@ -86,7 +87,7 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 		"# HELP roomcast_connections_total WebSocket connections ever upgraded.\n"
 		"# TYPE roomcast_connections_total counter\n"
 		"roomcast_connections_total %" PRIu64 "\n"
-		"# HELP roomcast_rooms_active Rooms with at least one member.\n"
+		"# HELP roomcast_rooms_active Rooms held now, kept ones included.\n"
 		"# TYPE roomcast_rooms_active gauge\n"
 		"roomcast_rooms_active %" PRIu64 "\n"
 		"# HELP roomcast_messages_received_total Client data messages received.\n"

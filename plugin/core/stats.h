@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The protocol version /stats and --version report (docs/PROTOCOL.md). */
+#define RM_PROTOCOL_VERSION "roomcast.v1.1"
+
 struct rm_stats {
 	uint64_t connections_active;	/* upgraded and not yet closed */
 	uint64_t connections_total;	/* ever upgraded */

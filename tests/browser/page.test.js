@@ -28,7 +28,7 @@ import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
-const WATCHDOG_MS = 58000;        // the whole file, hard limit
+const WATCHDOG_MS = 100000;       // the whole file, hard limit
 const READY_MS = 10000;           // server start
 const STEP_MS = 8000;             // one UI expectation
 
@@ -73,9 +73,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function startServer(port, statusPort) {
 	const log = [];
 	// A small send ring so that a burst makes the server drop (and report)
-	// messages; presence events so that member counts move.
+	// messages; presence events so that member counts move; history for
+	// recovery and the History button.
 	const args = ['--port', String(port), '--status-port', String(statusPort),
-		'--option', 'send-ring-size=8', '--option', 'presence-events=on'];
+		'--option', 'send-ring-size=8', '--option', 'presence-events=on',
+		'--option', 'history-size=50'];
 	if (process.env.ROOMCAST_CONFIG)
 		args.unshift('--config', process.env.ROOMCAST_CONFIG);
 	const proc = spawn(SERVER_BIN, args, {
@@ -141,7 +143,9 @@ const watchdog = setTimeout(async () => {
 watchdog.unref();
 
 async function openPage(name, viewport = { width: 1280, height: 860 }) {
-	const context = await browser.newContext({ viewport, colorScheme: 'light' });
+	const context = await browser.newContext({
+		viewport, colorScheme: 'light', permissions: ['clipboard-read', 'clipboard-write'],
+	});
 	const page = await context.newPage();
 	page.setDefaultTimeout(STEP_MS);
 	page.on('console', (msg) => {
@@ -305,6 +309,113 @@ test('the status panel follows the server\'s counters and the ping round trip', 
 	assertNoProblems();
 });
 
+test('history button and direct messages', async (t) => {
+	if (!needPages(t)) return;
+	const a = pages.alice;
+	const b = pages.bob;
+	await a.locator('.tab[data-room="lobby"]').click();
+	// history: what the server holds for the room, oldest first
+	await a.locator('#history-btn').click();
+	const hist = pane(a, 'lobby').locator('.marker-history').last();
+	await hist.waitFor();
+	const n = Number(await hist.getAttribute('data-count'));
+	assert.ok(n >= 3, `history holds the room's messages (${n})`);
+	const seqs = await a.$$eval('.pane[data-room="lobby"] .msg.history', (els) => els.slice(-3).map((el) => Number(el.dataset.seq)));
+	assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y), 'oldest first');
+	assert.ok(await pane(a, 'lobby').locator('.msg.history', { hasText: 'hello from alice' }).count() >= 1);
+
+	// a direct message from alice reaches bob's page, not alice's log as incoming
+	await a.locator('#dm-to').fill('bob');
+	await a.locator('#dm-text').fill('psst, bob');
+	await a.locator('#dm-send').click();
+	await b.locator('#dm-log .dm-in', { hasText: 'psst, bob' }).waitFor();
+	assert.match(await b.locator('#dm-log .dm-in .dm-who').first().textContent(), /from alice/);
+	await a.locator('#dm-log .dm-out[data-status="sent"]', { hasText: 'psst, bob' }).waitFor();
+	assert.equal(await a.locator('#dm-log .dm-in').count(), 0);
+
+	// to no one: no_such_user, shown on that message
+	await a.locator('#dm-to').fill('nobody-home');
+	await a.locator('#dm-text').fill('hello?');
+	await a.locator('#dm-send').click();
+	const failed = a.locator('#dm-log .dm-out.failed', { hasText: 'hello?' });
+	await failed.locator('.msg-error[data-code="no_such_user"]').waitFor();
+	assertNoProblems();
+});
+
+test('raw/pretty JSON toggle and copy', async (t) => {
+	if (!needPages(t)) return;
+	const a = pages.alice;
+	await send(pages.bob, '{"shape":"square","n":4}');
+	const item = pane(a, 'lobby').locator('.msg:not(.mine)', { hasText: 'square' }).last();
+	await item.waitFor();
+	assert.ok(await item.locator('pre.content-json').isVisible());
+	assert.ok(!(await item.locator('.content-raw').isVisible()));
+	await a.locator('#view-raw').check();
+	assert.ok(await item.locator('.content-raw').isVisible());
+	assert.ok(!(await item.locator('pre.content-json').isVisible()));
+	const raw = JSON.parse(await item.locator('.content-raw').textContent());
+	assert.equal(raw.type, 'broadcast');
+	assert.equal(raw.sender, 'bob');
+	assert.equal(raw.room_id, 'lobby');
+	assert.deepEqual(raw.content, { shape: 'square', n: 4 });
+	assert.equal(String(raw.seq), await item.getAttribute('data-seq'));
+	await item.locator('.copy-btn').click();
+	await item.locator('.copy-btn[data-copied="yes"]').waitFor();
+	assert.deepEqual(JSON.parse(await a.evaluate(() => navigator.clipboard.readText())), raw);
+	await a.locator('#view-raw').uncheck();
+	assert.ok(await item.locator('pre.content-json').isVisible());
+	await item.locator('.copy-btn').click();
+	assert.equal(await a.evaluate(() => navigator.clipboard.readText()), JSON.stringify(raw, null, 2));
+
+	assertNoProblems();
+});
+
+test('(v1.1 ids) the member list, and the request id next to errors', async (t) => {
+	if (!needPages(t)) return;
+	const a = pages.alice;
+	// a DM to no one: the error shows the id the library gave the request
+	await a.locator('#dm-to').fill('nobody-home');
+	await a.locator('#dm-text').fill('anyone?');
+	await a.locator('#dm-send').click();
+	const failed = a.locator('#dm-log .dm-out.failed', { hasText: 'anyone?' });
+	await failed.locator('.msg-error[data-code="no_such_user"]').waitFor();
+	assert.match(await failed.locator('.err-id').textContent(), /id \d+/);
+	// a raw frame with an id: its error shows that id
+	try {
+		await send(a, '{"type":"broadcast","room_id":"elsewhere","content":1,"id":"r-7"}', 'raw');
+		const err = pane(a, 'lobby').locator('.msg.raw', { hasText: 'r-7' }).locator('.msg-error[data-code="not_member"]');
+		await err.waitFor();
+		assert.equal(await err.locator('.err-id').getAttribute('data-id'), '"r-7"');
+	} finally {
+		await a.locator('label[for="mode-auto"]').click();
+	}
+	// members: both users, alice marked as herself
+	await a.locator('#members-btn').click();
+	await a.locator('#members-list li[data-user="bob"]').waitFor();
+	assert.equal(await a.locator('#members-list li.me').textContent(), 'alice');
+	assert.match(await a.locator('#members-note').textContent(), /2 connections, 2 users/);
+	assertNoProblems();
+});
+
+test('the token field: a token the server refuses stops the page, without retrying', async (t) => {
+	if (!needPages(t)) return;
+	const c = await openPage('carol');
+	await c.locator('#conn-token').fill('not-a-valid-token');
+	await c.locator('#conn-toggle').click();                 // disconnect
+	await c.locator('#conn-state[data-state="idle"]').waitFor();
+	await c.locator('#conn-toggle').click();                 // connect with the token
+	await c.locator('#conn-state[data-state="stopped"]').waitFor();
+	assert.match(await c.locator('#conn-state-text').textContent(), /token refused/);
+	assert.equal(await c.locator('#conn-retry').isVisible(), false);
+	// without a token it connects again
+	await c.locator('#conn-token').fill('');
+	await c.locator('#conn-toggle').click();
+	await c.locator('#conn-state[data-state="open"]').waitFor();
+	await c.context().close();
+	delete pages.carol;
+	assertNoProblems();
+});
+
 test('keyboard only: join a second room, switch tabs, send, leave; every control labelled', async (t) => {
 	if (!needPages(t)) return;
 	const a = pages.alice;
@@ -356,7 +467,36 @@ test('seq gaps and dropped notices show as markers in the room pane', async (t) 
 	await pane(b, 'lobby').locator('.msg.mine:not(.pending)', { hasText: 'while alice was away 2' }).waitFor();
 	await a.locator('#conn-toggle').click();
 	await a.locator('.tab[data-room="lobby"][data-state="joined"]').waitFor();
-	await pane(a, 'lobby').locator('.marker-gap[data-missing="2"]', { hasText: 'while you were away' }).waitFor();
+	// history holds both: the library rejoins with since/epoch and the
+	// server replays them, so no gap
+	await pane(a, 'lobby').locator('.marker-sys[data-recovered="true"]').waitFor();
+	await pane(a, 'lobby').locator('.msg', { hasText: 'while alice was away 2' }).waitFor();
+	assert.equal(await pane(a, 'lobby').locator('.msg', { hasText: 'while alice was away 1' }).count(), 1);
+	assert.equal(await pane(a, 'lobby').locator('.marker-gap').count(), 0);
+
+	// more than history holds (50): a forced gap, shown as such
+	await a.locator('#conn-toggle').click();
+	await a.locator('#conn-state[data-state="idle"]').waitFor();
+	const missed = await b.evaluate(async ({ url, n }) => {
+		const ws = new WebSocket(url, 'roomcast.v1');
+		await new Promise((res, rej) => { ws.onopen = res; ws.onerror = () => rej(new Error('socket failed')); });
+		let last = 0;
+		const done = new Promise((res) => {
+			ws.onmessage = (ev) => { const m = JSON.parse(ev.data); if (m.type === 'broadcast' && m.content.away === n) res(); };
+		});
+		ws.send(JSON.stringify({ type: 'join', room_id: 'lobby', user_id: 'away-talker' }));
+		for (let i = 1; i <= n; i++)
+			ws.send(JSON.stringify({ type: 'broadcast', room_id: 'lobby', content: { away: i } }));
+		await done;
+		ws.close(1000);
+		return last + n;
+	}, { url: `ws://127.0.0.1:${server.port}/`, n: 60 });
+	await a.locator('#conn-toggle').click();
+	await a.locator('.tab[data-room="lobby"][data-state="joined"]').waitFor();
+	const away = pane(a, 'lobby').locator('.marker-gap', { hasText: 'while you were away' });
+	await away.waitFor();
+	// bob's page got those 60 too (and the talker's join/leave presence)
+	assert.ok(Number(await away.getAttribute('data-missing')) >= missed, 'the gap covers the 60 missed');
 
 	// a burst from a third connection overflows the small send rings: every
 	// message alice lost is a seq gap, and the server's dropped notices say
@@ -453,6 +593,39 @@ test('screenshots: desktop, 375 px wide, dark', async (t) => {
 
 	for (const f of shots) assert.ok(fs.statSync(f).size > 5000, `${f} looks empty`);
 	console.log(`# screenshots written:\n${shots.map((f) => `#   ${f}`).join('\n')}`);
+	assertNoProblems();
+});
+
+test('the README\'s 30-line chat example works as written', async (t) => {
+	if (!needPages(t)) return;
+	const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+	const file = fs.readFileSync(path.join(REPO, 'www', 'chat.html'), 'utf8');
+	assert.ok(readme.includes('```html\n' + file + '```'), 'README.md shows www/chat.html as it is');
+	assert.ok(file.trimEnd().split('\n').length <= 32, 'about 30 lines');
+	const chat = async (name) => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		page.setDefaultTimeout(STEP_MS);
+		page.on('console', (msg) => {
+			if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`chat ${name}: ${msg.text()}`);
+		});
+		page.on('pageerror', (err) => problems.push(`chat ${name}: page error: ${err.message}`));
+		await page.goto(`http://127.0.0.1:${server.port}/chat.html?name=${name}`);
+		await page.locator('#log li', { hasText: `you are ${name}` }).waitFor();
+		return page;
+	};
+	const ann = await chat('ann');
+	const ben = await chat('ben');
+	await ann.locator('#log li', { hasText: '* ben joined' }).waitFor();
+	assert.match(await ann.title(), /chat \(open\)/);
+	await ann.locator('#text').fill('hi ben');
+	await ann.locator('#text').press('Enter');
+	await ben.locator('#log li', { hasText: 'ann: hi ben' }).waitFor();
+	await ann.locator('#log li', { hasText: 'ann: hi ben' }).waitFor();
+	assert.equal(await ann.locator('#text').inputValue(), '', 'the input is cleared once the server took it');
+	await ann.context().close();
+	await ben.locator('#log li', { hasText: '* ann left' }).waitFor();
+	await ben.context().close();
 	assertNoProblems();
 });
 

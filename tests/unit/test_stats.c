@@ -115,11 +115,17 @@ json_has_the_protocol_keys_and_types(void)
 			CU_ASSERT_TRUE(json_object_is_type(v, json_type_int));
 		}
 	}
+	/* "protocol" is the one string: the version docs/PROTOCOL.md names */
+	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(o, "protocol", &v));
+	CU_ASSERT_TRUE(json_object_is_type(v, json_type_string));
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(v), "roomcast.v1.1");
 	/* every other key is a documented extra, and a number */
 	json_object_object_foreach(o, key, val) {
 		int known = 0;
 
 		nkeys++;
+		if (!strcmp(key, "protocol"))
+			continue;
 		for (i = 0; i < N_PROTOCOL_KEYS; i++)
 			known |= !strcmp(key, protocol_keys[i]);
 		for (i = 0; i < N_EXTRA_KEYS; i++)
@@ -130,7 +136,7 @@ json_has_the_protocol_keys_and_types(void)
 		CU_ASSERT_TRUE(json_object_is_type(val, json_type_int) ||
 			       json_object_is_type(val, json_type_double));
 	}
-	CU_ASSERT_EQUAL(nkeys, N_PROTOCOL_KEYS + N_EXTRA_KEYS);
+	CU_ASSERT_EQUAL(nkeys, N_PROTOCOL_KEYS + N_EXTRA_KEYS + 1);
 	/* the values are the counters */
 	CU_ASSERT_EQUAL(int_of(o, "connections_active"), 3);
 	CU_ASSERT_EQUAL(int_of(o, "connections_total"), 17);

@@ -76,6 +76,13 @@ const char *hub_user_id(const struct client *c, char buf[HUB_USER_ID_MAX]);
  */
 struct hub *hub_create(const struct hub_ops *ops, uint64_t instance);
 
+/*
+ * Sets the process-wide options (history-size, max-queued-bytes: rconf.h,
+ * scope); until then both are 0 (off). history-size applies to rooms
+ * created afterwards.
+ */
+void hub_set_options(struct hub *h, const struct rconf_process *p);
+
 /* Frees every client still registered, every room, and the hub. */
 void hub_destroy(struct hub *h);
 

@@ -18,6 +18,8 @@ static CU_SuiteInfo suites[] = {
 	{ "stats", NULL, NULL, NULL, NULL, stats_tests },
 	{ "ipcount", NULL, NULL, NULL, NULL, ipcount_tests },
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
+	{ "history", NULL, NULL, NULL, NULL, history_tests },
+	{ "conf", NULL, NULL, NULL, NULL, conf_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -20,6 +20,8 @@ extern CU_TestInfo codec_tests[];
 extern CU_TestInfo stats_tests[];
 extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];
+extern CU_TestInfo history_tests[];
+extern CU_TestInfo conf_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

@@ -45,7 +45,7 @@ struct conf_overrides {
 struct conf_summary {
 	int ws_port;			/* -1 if no WebSocket vhost */
 	int status_port;		/* -1 if no status vhost */
-	struct rconf_process options;	/* process-wide options, and who gave them */
+	struct rconf_process options;	/* process-wide, and who gave them */
 };
 
 /*

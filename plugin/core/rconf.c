@@ -293,11 +293,12 @@ rconf_process_take(struct rconf_process *p, const struct rconf *c,
 		theirs = process_value(p, o->p_offset, o->is_size_t);
 		if (mine == theirs)
 			continue;
-		snprintf(err, errlen, "%s: vhost '%s' gives %llu but vhost "
+		snprintf(err, errlen,
+			 "%s: vhost '%s' gives %llu but vhost "
 			 "'%s' gave %llu; it is process-wide (one value for "
-			 "every vhost)", o->name, vhost,
-			 (unsigned long long)mine, p->given_by[i],
-			 (unsigned long long)theirs);
+			 "every vhost)",
+			 o->name, vhost, (unsigned long long)mine,
+			 p->given_by[i], (unsigned long long)theirs);
 		return RM_E_INVAL;
 	}
 	for (i = 0; i < RCONF_N_PROCESS; i++) {

@@ -82,8 +82,8 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 		}
 	if (glue_hold(vhd->context, &vhd->conf, lws_get_vhost_name(vh), err,
 		      sizeof(err))) {
-		lwsl_err("%s: vhost %s: %s\n", __func__,
-			 lws_get_vhost_name(vh), err);
+		lwsl_err("%s: vhost %s: %s\n", __func__, lws_get_vhost_name(vh),
+			 err);
 		rconf_free(&vhd->conf);
 		return -1;
 	}

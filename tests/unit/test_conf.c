@@ -16,18 +16,34 @@
 #define GLOBAL "{ \"global\": { \"server-string\": \"roomcast\" } }\n"
 
 /* The WebSocket vhost @name on @port, its roomcast options @pvo (JSON). */
-#define WS_VHOST(name, port, pvo)                                            \
-	"{ \"name\": \"" name "\", \"port\": \"" port "\",\n"                \
-	"  \"mounts\": [{ \"mountpoint\": \"/\", \"origin\": \"file://www\" }],\n" \
-	"  \"ws-protocols\": [{ \"roomcast\": { \"default\": \"1\" " pvo     \
+#define WS_VHOST(name, port, pvo)                                              \
+	"{ \"name\": \"" name "\", \"port\": \"" port "\",\n"                  \
+	"  \"mounts\": [{ \"mountpoint\": \"/\",\n"                            \
+	"    \"origin\": \"file://www\" }],\n"                                 \
+	"  \"ws-protocols\": [{ \"roomcast\": { \"default\": \"1\" " pvo       \
 	" }, \"roomcast.v1\": {} }] }"
 
-#define STATUS_VHOST                                                         \
-	"{ \"name\": \"status\", \"port\": \"8081\",\n"                      \
-	"  \"mounts\": [{ \"mountpoint\": \"/\",\n"                          \
+#define STATUS_VHOST                                                           \
+	"{ \"name\": \"status\", \"port\": \"8081\",\n"                        \
+	"  \"mounts\": [{ \"mountpoint\": \"/\",\n"                            \
 	"    \"origin\": \"callback://roomcast-status\" }] }"
 
-static char base[PATH_MAX];	/* the config directory of a test */
+/* Roomcast options of a vhost, after its "default" */
+#define RING_8 ", \"send-ring-size\": \"8\""
+#define QUEUED_5000 ", \"max-queued-bytes\": \"5000\""
+#define HISTORY(n) ", \"history-size\": \"" n "\""
+
+/* Two roomcast vhosts giving history-size 10 and 20. */
+#define TWO_HISTORIES                                                          \
+	WS_VHOST("plain", "8080", HISTORY("10"))                               \
+	"," WS_VHOST("secure", "8443", HISTORY("20"))
+
+/* Two giving max-queued-bytes 5000, a third giving none. */
+#define SAME_QUEUED_TWICE                                                      \
+	WS_VHOST("a", "8080", QUEUED_5000)                                     \
+	"," WS_VHOST("b", "8443", QUEUED_5000) "," WS_VHOST("c", "8444", RING_8)
+
+static char base[PATH_MAX]; /* the config directory of a test */
 
 static void
 write_file(const char *rel, const char *text)
@@ -128,6 +144,14 @@ pvo_of(struct json_object *vh)
 	return pvo;
 }
 
+/* conf_prepare() of @o into @out; 0 or -1, the reason in @err. */
+static int
+prepare(const struct conf_overrides *o, char *out, struct conf_summary *sum,
+	char err[256])
+{
+	return conf_prepare(o, out, PATH_MAX, sum, err, 256);
+}
+
 static int
 exists(const char *path)
 {
@@ -143,8 +167,8 @@ strip_comments_keeps_strings(void)
 
 	conf_strip_comments(t);
 	/* each comment becomes as many spaces: "# gone "q"", "#end" */
-	CU_ASSERT_STRING_EQUAL(t, "{\"a\": \"x # y\", " "          " "\n"
-			       "\"b\": \"q\\\"#\"} " "    ");
+	CU_ASSERT_STRING_EQUAL(t, "{\"a\": \"x # y\",           \n"
+				  "\"b\": \"q\\\"#\"}     ");
 }
 
 static void
@@ -152,20 +176,18 @@ prepare_applies_overrides(void)
 {
 	struct conf_overrides o;
 	struct conf_summary sum;
-	struct json_object *vh, *status;
+	struct json_object *vh, *status, *mount;
 	char out[PATH_MAX], err[256] = "", want[PATH_MAX + 16];
 	char real[PATH_MAX];
 
-	make_config(WS_VHOST("ws", "8080", ", \"send-ring-size\": \"8\"") ",\n"
-		    STATUS_VHOST);
+	make_config(WS_VHOST("ws", "8080", RING_8) ",\n" STATUS_VHOST);
 	overrides_init(&o);
 	o.port = 9000;
 	o.status_port = 9001;
 	o.n_options = 1;
 	o.opt_name[0] = "max-message-size";
 	o.opt_value[0] = "100";
-	CU_ASSERT_EQUAL_FATAL(conf_prepare(&o, out, sizeof(out), &sum, err,
-					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(prepare(&o, out, &sum, err), 0);
 	CU_ASSERT_EQUAL(sum.ws_port, 9000);
 	CU_ASSERT_EQUAL(sum.status_port, 9001);
 	vh = prepared_vhost(out, 0);
@@ -177,13 +199,13 @@ prepare_applies_overrides(void)
 	/* --option is added, the file's own options stay */
 	CU_ASSERT_STRING_EQUAL(str_at(pvo_of(vh), "max-message-size", NULL),
 			       "100");
-	CU_ASSERT_STRING_EQUAL(str_at(pvo_of(vh), "send-ring-size", NULL),
-			       "8");
+	CU_ASSERT_STRING_EQUAL(str_at(pvo_of(vh), "send-ring-size", NULL), "8");
 	/* a relative file:// origin is made absolute against the config dir */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(base, real));
 	snprintf(want, sizeof(want), "file://%s/www", real);
-	CU_ASSERT_STRING_EQUAL(str_at(json_object_array_get_idx(
-		json_object_object_get(vh, "mounts"), 0), "origin", NULL), want);
+	mount = json_object_array_get_idx(json_object_object_get(vh, "mounts"),
+					  0);
+	CU_ASSERT_STRING_EQUAL(str_at(mount, "origin", NULL), want);
 	json_object_put(vh);
 	json_object_put(status);
 	conf_remove(out);
@@ -202,9 +224,8 @@ status_port_zero_drops_the_status_vhost(void)
 	make_config(WS_VHOST("ws", "8080", "") ",\n" STATUS_VHOST);
 	overrides_init(&o);
 	o.status_port = 0;
-	CU_ASSERT_EQUAL_FATAL(conf_prepare(&o, out, sizeof(out), &sum, err,
-					   sizeof(err)), 0);
-	CU_ASSERT_EQUAL(sum.ws_port, 8080);	/* as the file says */
+	CU_ASSERT_EQUAL_FATAL(prepare(&o, out, &sum, err), 0);
+	CU_ASSERT_EQUAL(sum.ws_port, 8080); /* as the file says */
 	CU_ASSERT_EQUAL(sum.status_port, -1);
 	vh = prepared_vhost(out, 1);
 	CU_ASSERT_PTR_NULL(vh);
@@ -220,8 +241,7 @@ refused_(const struct conf_overrides *o, const char *want, int line)
 	struct conf_summary sum;
 	char out[PATH_MAX] = "", err[256] = "";
 
-	CU_ASSERT_EQUAL(conf_prepare(o, out, sizeof(out), &sum, err,
-				     sizeof(err)), -1);
+	CU_ASSERT_EQUAL(prepare(o, out, &sum, err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
 	if (!strstr(err, want))
 		fprintf(stderr, "\n  line %d: error '%s', want '%s'\n", line,
@@ -277,35 +297,30 @@ process_wide_options_must_agree(void)
 	char out[PATH_MAX], err[256] = "";
 
 	/* different values: refused, naming the option and both vhosts */
-	make_config(WS_VHOST("plain", "8080", ", \"history-size\": \"10\"")
-		    "," WS_VHOST("secure", "8443", ", \"history-size\": \"20\""));
+	make_config(TWO_HISTORIES);
 	overrides_init(&o);
-	refused(&o, "history-size: vhost 'secure' gives 20 but vhost 'plain' "
-		"gave 10");
+	refused(&o,
+		"history-size: vhost 'secure' gives 20 but vhost 'plain' gave 10");
 	/* --option gives every roomcast vhost one value: no conflict */
 	o.n_options = 1;
 	o.opt_name[0] = "history-size";
 	o.opt_value[0] = "30";
-	CU_ASSERT_EQUAL_FATAL(conf_prepare(&o, out, sizeof(out), &sum, err,
-					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(prepare(&o, out, &sum, err), 0);
 	CU_ASSERT_EQUAL(sum.options.history_size, 30);
 	conf_remove(out);
 	remove_config();
 
 	/* the same value twice, and a vhost that gives none: accepted */
-	make_config(WS_VHOST("a", "8080", ", \"max-queued-bytes\": \"5000\"")
-		    "," WS_VHOST("b", "8443", ", \"max-queued-bytes\": \"5000\"")
-		    "," WS_VHOST("c", "8444", ", \"send-ring-size\": \"4\""));
+	make_config(SAME_QUEUED_TWICE);
 	overrides_init(&o);
-	CU_ASSERT_EQUAL_FATAL(conf_prepare(&o, out, sizeof(out), &sum, err,
-					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(prepare(&o, out, &sum, err), 0);
 	CU_ASSERT_EQUAL(sum.options.max_queued_bytes, 5000);
 	CU_ASSERT_STRING_EQUAL(sum.options.given_by[1], "a");
 	conf_remove(out);
 	remove_config();
 
 	/* a bad value of a process-wide option names its vhost */
-	make_config(WS_VHOST("v", "8080", ", \"history-size\": \"lots\""));
+	make_config(WS_VHOST("v", "8080", HISTORY("lots")));
 	overrides_init(&o);
 	refused(&o, "vhost 'v': history-size: 'lots'");
 	remove_config();

@@ -59,7 +59,7 @@ push_keeps_order_and_a_reference(void)
 	CU_ASSERT_EQUAL(a->refs, 2);
 	msg_unref(a);
 	msg_unref(b);
-	CU_ASSERT_EQUAL(b->refs, 1);	/* still held */
+	CU_ASSERT_EQUAL(b->refs, 1); /* still held */
 	CU_ASSERT_TRUE(held_is(&hs, 1, "b"));
 	history_clear(&hs);
 	CU_ASSERT_EQUAL(hs.count, 0);
@@ -79,7 +79,7 @@ full_history_forgets_the_oldest(void)
 		snprintf(t, sizeof(t), "m%u", i);
 		m[i] = text_msg(t);
 	}
-	first = msg_ref(m[0]);		/* to see its reference dropped */
+	first = msg_ref(m[0]); /* to see its reference dropped */
 	for (i = 0; i < 7; i++) {
 		history_push(&hs, m[i]);
 		CU_ASSERT_EQUAL(hs.count, i < 3 ? i + 1 : 3);
@@ -88,7 +88,7 @@ full_history_forgets_the_oldest(void)
 	CU_ASSERT_TRUE(held_is(&hs, 0, "m4"));
 	CU_ASSERT_TRUE(held_is(&hs, 1, "m5"));
 	CU_ASSERT_TRUE(held_is(&hs, 2, "m6"));
-	CU_ASSERT_EQUAL(first->refs, 2);	/* ours + m[0]'s: none held */
+	CU_ASSERT_EQUAL(first->refs, 2); /* ours + m[0]'s: none held */
 	for (i = 0; i < 7; i++)
 		CU_ASSERT_EQUAL(m[i]->refs, i >= 4 ? 2u : (i ? 1u : 2u));
 	for (i = 0; i < 7; i++)
@@ -106,7 +106,7 @@ size_zero_holds_none(void)
 	history_init(&hs, 0);
 	history_push(&hs, m);
 	CU_ASSERT_EQUAL(hs.count, 0);
-	CU_ASSERT_EQUAL(m->refs, 1);	/* no reference taken */
+	CU_ASSERT_EQUAL(m->refs, 1); /* no reference taken */
 	CU_ASSERT_PTR_NULL(hs.slot);
 	history_clear(&hs);
 	msg_unref(m);
@@ -121,7 +121,7 @@ clear_then_reuse(void)
 	history_init(&hs, 2);
 	history_push(&hs, a);
 	history_push(&hs, b);
-	history_push(&hs, a);	/* wraps: head moves */
+	history_push(&hs, a); /* wraps: head moves */
 	history_clear(&hs);
 	CU_ASSERT_EQUAL(a->refs, 1);
 	CU_ASSERT_EQUAL(b->refs, 1);

@@ -1405,7 +1405,7 @@ history_size_is_the_hubs_not_a_vhosts(void)
 	const char *p;
 	int n = 0;
 
-	conf2.history_size = 50;	/* per-vhost copy: not read */
+	conf2.history_size = 50; /* per-vhost copy: not read */
 	set_process_options(2, 0);
 	connect_(0, &conf2);
 	join(0, "r", NULL);
@@ -1464,8 +1464,7 @@ CU_TestInfo hub_tests[] = {
 	  first_user_id_sticks_user_mismatch_after },
 	{ "user_mismatch comes before room_limit",
 	  user_mismatch_before_room_limit },
-	{ "room_limit at max-rooms-per-connection",
-	  room_limit_per_connection },
+	{ "room_limit at max-rooms-per-connection", room_limit_per_connection },
 	{ "rate limit: a token bucket of N refilled at N/s",
 	  rate_limit_is_a_token_bucket },
 	{ "rate_limited: no ref, the message is not parsed",

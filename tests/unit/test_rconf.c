@@ -390,11 +390,12 @@ static void
 scope_names_the_process_wide_options(void)
 {
 	static const char *const vhost[] = {
-		"max-message-size", "send-ring-size", "send-ring-bytes",
-		"drop-policy", "ping-interval-s", "pong-timeout-s",
-		"max-connections", "max-connections-per-ip",
+		"max-message-size",	    "send-ring-size",
+		"send-ring-bytes",	    "drop-policy",
+		"ping-interval-s",	    "pong-timeout-s",
+		"max-connections",	    "max-connections-per-ip",
 		"max-rooms-per-connection", "max-messages-per-second",
-		"presence-events", "allowed-origins",
+		"presence-events",	    "allowed-origins",
 	};
 	size_t i;
 
@@ -405,22 +406,33 @@ scope_names_the_process_wide_options(void)
 		CU_ASSERT_EQUAL(rconf_scope_of(vhost[i]), RCONF_SCOPE_VHOST);
 }
 
+/* The error of the last set() or take(). */
+static char err_of[256];
+
+static int
+set(struct rconf *c, const char *name, const char *value)
+{
+	return rconf_set(c, name, value, err_of, sizeof(err_of));
+}
+
+/* rconf_process_take() of vhost @vhost's @c. */
+static int
+take(struct rconf_process *p, const struct rconf *c, const char *vhost)
+{
+	return rconf_process_take(p, c, vhost, err_of, sizeof(err_of));
+}
+
 /* A vhost's options: @history and @queued, each NULL to leave it unset. */
 static void
 vhost_conf(struct rconf *c, const char *history, const char *queued)
 {
-	char err[128];
-
 	rconf_init(c);
 	/* a per-vhost option never counts as given */
-	CU_ASSERT_EQUAL(rconf_set(c, "send-ring-size", "8", err, sizeof(err)),
-			RM_OK);
+	CU_ASSERT_EQUAL(set(c, "send-ring-size", "8"), RM_OK);
 	if (history)
-		CU_ASSERT_EQUAL(rconf_set(c, "history-size", history, err,
-					  sizeof(err)), RM_OK);
+		CU_ASSERT_EQUAL(set(c, "history-size", history), RM_OK);
 	if (queued)
-		CU_ASSERT_EQUAL(rconf_set(c, "max-queued-bytes", queued, err,
-					  sizeof(err)), RM_OK);
+		CU_ASSERT_EQUAL(set(c, "max-queued-bytes", queued), RM_OK);
 }
 
 static void
@@ -428,7 +440,6 @@ process_options_take_what_a_vhost_gives(void)
 {
 	struct rconf_process p;
 	struct rconf a, b, none;
-	char err[256] = "";
 
 	rconf_process_init(&p);
 	CU_ASSERT_EQUAL(p.history_size, 0);
@@ -438,22 +449,18 @@ process_options_take_what_a_vhost_gives(void)
 	vhost_conf(&a, "10", NULL);
 	vhost_conf(&b, "10", "5000");
 	/* a vhost that gives nothing conflicts with no one */
-	CU_ASSERT_EQUAL(rconf_process_take(&p, &none, "plain", err,
-					   sizeof(err)), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &none, "plain"), RM_OK);
 	CU_ASSERT_EQUAL(p.given, 0);
-	CU_ASSERT_EQUAL(rconf_process_take(&p, &a, "ws", err, sizeof(err)),
-			RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &a, "ws"), RM_OK);
 	CU_ASSERT_EQUAL(p.history_size, 10);
 	/* the same value again, and another option */
-	CU_ASSERT_EQUAL(rconf_process_take(&p, &b, "wss", err, sizeof(err)),
-			RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &b, "wss"), RM_OK);
 	CU_ASSERT_EQUAL(p.history_size, 10);
 	CU_ASSERT_EQUAL(p.max_queued_bytes, 5000);
 	CU_ASSERT_STRING_EQUAL(p.given_by[0], "ws");
 	CU_ASSERT_STRING_EQUAL(p.given_by[1], "wss");
 	/* taken after the givers: the default stays theirs */
-	CU_ASSERT_EQUAL(rconf_process_take(&p, &none, "late", err,
-					   sizeof(err)), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &none, "late"), RM_OK);
 	CU_ASSERT_EQUAL(p.max_queued_bytes, 5000);
 	rconf_free(&a);
 	rconf_free(&b);
@@ -465,21 +472,18 @@ process_option_conflict_names_both_vhosts(void)
 {
 	struct rconf_process p, before;
 	struct rconf a, b;
-	char err[256] = "";
 
 	rconf_process_init(&p);
 	vhost_conf(&a, "10", NULL);
 	vhost_conf(&b, "20", "5000");
-	CU_ASSERT_EQUAL(rconf_process_take(&p, &a, "ws-vhost", err,
-					   sizeof(err)), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &a, "ws-vhost"), RM_OK);
 	before = p;
-	CU_ASSERT_EQUAL(rconf_process_take(&p, &b, "wss-vhost", err,
-					   sizeof(err)), RM_E_INVAL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "history-size"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "'ws-vhost'"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "'wss-vhost'"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "20"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "10"));
+	CU_ASSERT_EQUAL(take(&p, &b, "wss-vhost"), RM_E_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "history-size"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "'ws-vhost'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "'wss-vhost'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "gives 20"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "gave 10"));
 	/* refused as a whole: b's max-queued-bytes was not taken either */
 	CU_ASSERT_EQUAL(p.history_size, before.history_size);
 	CU_ASSERT_EQUAL(p.given, before.given);
@@ -499,7 +503,8 @@ CU_TestInfo rconf_tests[] = {
 	  numeric_options_refuse_out_of_range },
 	{ "an unknown option is RM_E_NOENT, named in the error",
 	  unknown_option_is_noent_and_named },
-	{ "the error text is cut to the buffer", error_text_fits_a_small_buffer },
+	{ "the error text is cut to the buffer",
+	  error_text_fits_a_small_buffer },
 	{ "drop-policy takes drop or close", drop_policy_is_drop_or_close },
 	{ "presence-events takes on or off", presence_events_is_on_or_off },
 	{ "allowed-origins parses a trimmed comma list",

@@ -189,8 +189,8 @@ int hub_client_fits(const struct client *c, size_t frame_len);
 
 /*
  * Accepts a broadcast from @sender to @room: gives it the room's next seq
- * and encodes it once. Returns the msg (one reference, the caller's) or
- * NULL on OOM. @content is the value's JSON text. The caller keeps it in
+ * and encodes it once. Returns a new msg holding one reference, the
+ * caller's (msg_unref() it after hub_deliver()), or NULL on OOM. @content is the value's JSON text. The caller keeps it in
  * the room's history and hands it to hub_deliver(); a message bus would
  * publish it between the two.
  */

@@ -26,6 +26,8 @@ need=(
 	chromium
 	# fuzzing: clang's libFuzzer and sanitizer runtimes
 	clang libclang-rt-14-dev
+	# scripts/check-format.sh: clang-format and git clang-format
+	clang-format
 	# install/lwsws tests, bench smoke run
 	binutils make util-linux procps
 	# tests/deploy: nginx in front of roomcast-server (docs/DEPLOY.md)

@@ -6,12 +6,17 @@
 # and against lwsws, the install layout, the browser page, the JavaScript client library,
 # nginx in front of the server as docs/DEPLOY.md configures it, and a benchmark
 # smoke run; then the unit and end-to-end tests again in the sanitizer build.
+# The format of changed C lines is checked first (scripts/check-format.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
 
 bash scripts/deps.sh
+# The C lines this branch changed are formatted (.clang-format); reported
+# before the long build, and counted in the exit status.
+format_status=0
+bash scripts/check-format.sh || format_status=1
 bash scripts/lwsws.sh "$root/build/lwsws-prefix"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/client && npm ci --no-audit --no-fund --loglevel=error)
@@ -38,4 +43,5 @@ status=0
 (cd build-asan && ctest --output-on-failure --timeout 900 -L sanitized) || status=1
 (cd build-fuzz && ctest --output-on-failure -R fuzz_regression) || status=1
 bash tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-60}" || status=1
+[ $format_status = 0 ] || { echo "test.sh: scripts/check-format.sh failed (see above)" >&2; status=1; }
 exit $status

@@ -177,6 +177,40 @@ port_of(struct json_object *vhost)
 	return p ? atoi(p) : -1;
 }
 
+/*
+ * Takes the process-wide options (rconf.h, scope) that vhost @vh's
+ * roomcast options @pvo give into @sum. Returns 0, or -1 with @err naming
+ * the option and both vhosts when an earlier vhost gave another value.
+ */
+static int
+take_process_options(struct json_object *vh, struct json_object *pvo,
+		     struct conf_summary *sum, char *err, size_t errlen)
+{
+	const char *name = get_str(vh, "name");
+	char why[256];
+	struct rconf c;
+	int r = 0;
+
+	if (!name)
+		name = "(no name)";
+	rconf_init(&c);
+	json_object_object_foreach(pvo, key, val) {
+		/* lws reads only strings; anything else is no option to it */
+		if (r || rconf_scope_of(key) != RCONF_SCOPE_PROCESS ||
+		    !json_object_is_type(val, json_type_string))
+			continue;
+		if (rconf_set(&c, key, json_object_get_string(val), why,
+			      sizeof(why))) {
+			snprintf(err, errlen, "vhost '%s': %s", name, why);
+			r = -1;
+		}
+	}
+	if (!r && rconf_process_take(&sum->options, &c, name, err, errlen))
+		r = -1;
+	rconf_free(&c);
+	return r;
+}
+
 /* Applies the overrides to one file's vhosts. Returns 0 or -1. */
 static int
 override_vhosts(struct json_object *root, const struct conf_overrides *o,
@@ -208,6 +242,10 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 			for (k = 0; k < o->n_options; k++)
 				json_object_object_add(pvo, o->opt_name[k],
 					json_object_new_string(o->opt_value[k]));
+			if (take_process_options(vh, pvo, sum, err, errlen)) {
+				json_object_put(kept);
+				return -1;
+			}
 		} else if (mounts_status(vh)) {
 			if (o->status_port == 0)
 				continue;	/* --status-port 0: no status vhost */
@@ -263,6 +301,7 @@ conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
 	int r = 0;
 
 	sum->ws_port = sum->status_port = -1;
+	rconf_process_init(&sum->options);
 	if (!realpath(o->dir, base)) {
 		snprintf(err, errlen, "--config %s: %s", o->dir,
 			 strerror(errno));

@@ -16,10 +16,17 @@
  * ws-protocols; the status vhost does not, and mounts
  * callback://roomcast-status.
  *
- * Pure: json-c and libc only.
+ * Options whose scope is the process (rconf.h: history-size,
+ * max-queued-bytes) are checked across vhosts here, before any is created:
+ * two vhosts giving one of them different values stop the start with an
+ * error naming both.
+ *
+ * Pure: json-c, libc and rconf (plugin/core) only.
  */
 #ifndef CONF_H
 #define CONF_H
+
+#include "rconf.h"
 
 #include <stddef.h>
 
@@ -38,6 +45,7 @@ struct conf_overrides {
 struct conf_summary {
 	int ws_port;			/* -1 if no WebSocket vhost */
 	int status_port;		/* -1 if no status vhost */
+	struct rconf_process options;	/* process-wide, and who gave them */
 };
 
 /*

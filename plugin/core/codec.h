@@ -137,6 +137,12 @@ int codec_user_valid(const char *s, size_t len);
 const char *codec_err_name(enum rm_proto_err e);
 
 /*---- server messages (each returns a sealed msg, or NULL on OOM) ----*/
+/*
+ * Ownership: each codec_encode_*() returns a new msg holding one
+ * reference, the caller's. Queueing it (hub_send, sendq_push) or keeping
+ * it (history_push) takes references of their own, so the caller drops
+ * its reference with msg_unref() once it has handed the msg on.
+ */
 
 /*
  * The answers to a request take its @id (codec_cmd.id; NULL or an empty

@@ -30,7 +30,10 @@ void history_clear(struct history *hs);
 /* Keeps a reference to @m, forgetting the oldest when full. */
 void history_push(struct history *hs, struct msg *m);
 
-/* The @i-th oldest held msg, i < count. */
+/*
+ * The @i-th oldest held msg, i < count; borrowed: valid until the history
+ * forgets it (a push past cap, or history_clear). msg_ref() to keep it.
+ */
 static inline struct msg *
 history_get(const struct history *hs, unsigned int i)
 {

@@ -63,6 +63,13 @@ bail_hub:
 }
 
 void
+hub_set_options(struct hub *h, const struct rconf_process *p)
+{
+	h->history_size = p->history_size;
+	h->max_queued_bytes = p->max_queued_bytes;
+}
+
+void
 hub_destroy(struct hub *h)
 {
 	if (!h)
@@ -308,9 +315,9 @@ hub_send(struct hub *h, struct client *c, struct msg *m)
 		rm_stats.queued_bytes += msg_frame_len(m);
 		if (was_empty)
 			h->ops->wake(c->owner);
-		if (c->conf->max_queued_bytes &&
-		    rm_stats.queued_bytes > c->conf->max_queued_bytes)
-			shed_over_cap(h, c->conf->max_queued_bytes);
+		if (h->max_queued_bytes &&
+		    rm_stats.queued_bytes > h->max_queued_bytes)
+			shed_over_cap(h, h->max_queued_bytes);
 		return;
 	}
 	if (c->conf->drop_policy != RCONF_CLOSE) {
@@ -450,8 +457,8 @@ epoch_of(const struct hub *h, const struct room *room, char *buf, size_t len)
 }
 
 /*
- * Makes the room a join names. Its history holds the creator's vhost's
- * history-size messages: rooms are process-wide, options per vhost.
+ * Makes the room a join names. Its history holds history-size messages,
+ * a process-wide option like the rooms themselves.
  */
 static struct room *
 new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
@@ -462,10 +469,10 @@ new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (!room)
 		return NULL;
 	rm_stats.rooms_active++;
-	if (c->conf->history_size) {
+	if (h->history_size) {
 		room->data = malloc(sizeof(struct history));
 		if (room->data)
-			history_init(room->data, c->conf->history_size);
+			history_init(room->data, h->history_size);
 	}
 	return room;
 }

@@ -76,6 +76,13 @@ const char *hub_user_id(const struct client *c, char buf[HUB_USER_ID_MAX]);
  */
 struct hub *hub_create(const struct hub_ops *ops, uint64_t instance);
 
+/*
+ * Sets the process-wide options (history-size, max-queued-bytes: rconf.h,
+ * scope); until then both are 0 (off). history-size applies to rooms
+ * created afterwards.
+ */
+void hub_set_options(struct hub *h, const struct rconf_process *p);
+
 /* Frees every client still registered, every room, and the hub. */
 void hub_destroy(struct hub *h);
 
@@ -182,8 +189,8 @@ int hub_client_fits(const struct client *c, size_t frame_len);
 
 /*
  * Accepts a broadcast from @sender to @room: gives it the room's next seq
- * and encodes it once. Returns the msg (one reference, the caller's) or
- * NULL on OOM. @content is the value's JSON text. The caller keeps it in
+ * and encodes it once. Returns a new msg holding one reference, the
+ * caller's (msg_unref() it after hub_deliver()), or NULL on OOM. @content is the value's JSON text. The caller keeps it in
  * the room's history and hands it to hub_deliver(); a message bus would
  * publish it between the two.
  */

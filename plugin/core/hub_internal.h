@@ -45,6 +45,9 @@ struct hub {
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;
+	/* the process-wide options (rconf.h, scope): not any one vhost's */
+	unsigned int history_size;
+	size_t max_queued_bytes;
 };
 
 #endif

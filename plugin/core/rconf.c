@@ -128,6 +128,21 @@ static const struct uint_opt uint_opts[] = {
 };
 
 /*
+ * The process-wide options (rconf.h), bit i of rconf.given: where each
+ * lives in struct rconf and in struct rconf_process.
+ */
+static const struct process_opt {
+	const char *name;
+	size_t offset, p_offset;
+	int is_size_t;
+} process_opts[RCONF_N_PROCESS] = {
+	{ "history-size", offsetof(struct rconf, history_size),
+	  offsetof(struct rconf_process, history_size), 0 },
+	{ "max-queued-bytes", offsetof(struct rconf, max_queued_bytes),
+	  offsetof(struct rconf_process, max_queued_bytes), 1 },
+};
+
+/*
  * Options of PROTOCOL.md that belong to features this build does not have
  * yet. They are refused rather than accepted and ignored: a server that
  * silently runs without the auth it was configured for is worse than one
@@ -145,6 +160,7 @@ static int
 set_uint(const struct uint_opt *o, struct rconf *c, const char *value,
 	 char *err, size_t errlen)
 {
+	unsigned int i;
 	uint64_t v;
 
 	if (rconf_parse_uint(value, o->min, o->max, &v)) {
@@ -158,6 +174,9 @@ set_uint(const struct uint_opt *o, struct rconf *c, const char *value,
 		*(size_t *)((char *)c + o->offset) = (size_t)v;
 	else
 		*(unsigned int *)((char *)c + o->offset) = (unsigned int)v;
+	for (i = 0; i < RCONF_N_PROCESS; i++)
+		if (!strcmp(o->name, process_opts[i].name))
+			c->given |= 1u << i;
 	return RM_OK;
 }
 
@@ -223,4 +242,81 @@ rconf_origin_allowed(const struct rconf *c, const char *origin)
 		if (!strcmp(c->origins[i], origin))
 			return 1;
 	return 0;
+}
+
+/*---- scope ----*/
+
+enum rconf_scope
+rconf_scope_of(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < RCONF_N_PROCESS; i++)
+		if (!strcmp(name, process_opts[i].name))
+			return RCONF_SCOPE_PROCESS;
+	return RCONF_SCOPE_VHOST;
+}
+
+void
+rconf_process_init(struct rconf_process *p)
+{
+	struct rconf d;
+
+	rconf_init(&d);
+	memset(p, 0, sizeof(*p));
+	p->history_size = d.history_size;
+	p->max_queued_bytes = d.max_queued_bytes;
+}
+
+/* The value of a process-wide option at @offset of @base. */
+static uint64_t
+process_value(const void *base, size_t offset, int is_size_t)
+{
+	const char *b = base;
+
+	if (is_size_t)
+		return *(const size_t *)(b + offset);
+	return *(const unsigned int *)(b + offset);
+}
+
+int
+rconf_process_take(struct rconf_process *p, const struct rconf *c,
+		   const char *vhost, char *err, size_t errlen)
+{
+	const struct process_opt *o;
+	uint64_t mine, theirs;
+	unsigned int i;
+
+	/* check all first: a conflict leaves @p as it was */
+	for (i = 0; i < RCONF_N_PROCESS; i++) {
+		o = &process_opts[i];
+		if (!(c->given & p->given & (1u << i)))
+			continue;
+		mine = process_value(c, o->offset, o->is_size_t);
+		theirs = process_value(p, o->p_offset, o->is_size_t);
+		if (mine == theirs)
+			continue;
+		snprintf(err, errlen,
+			 "%s: vhost '%s' gives %llu but vhost "
+			 "'%s' gave %llu; it is process-wide (one value for "
+			 "every vhost)",
+			 o->name, vhost, (unsigned long long)mine,
+			 p->given_by[i], (unsigned long long)theirs);
+		return RM_E_INVAL;
+	}
+	for (i = 0; i < RCONF_N_PROCESS; i++) {
+		o = &process_opts[i];
+		if (!(c->given & (1u << i)) || p->given & (1u << i))
+			continue;
+		if (o->is_size_t)
+			*(size_t *)((char *)p + o->p_offset) =
+				*(const size_t *)((const char *)c + o->offset);
+		else
+			*(unsigned int *)((char *)p + o->p_offset) =
+				*(const unsigned int *)((const char *)c +
+							o->offset);
+		p->given |= 1u << i;
+		snprintf(p->given_by[i], sizeof(p->given_by[i]), "%s", vhost);
+	}
+	return RM_OK;
 }

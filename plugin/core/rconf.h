@@ -6,6 +6,14 @@
  * does the same). rconf_init() fills the defaults; rconf_set() parses and
  * range-checks one option; the struct then owns copies of what it keeps.
  *
+ * Options have one of two scopes (docs/CONFIG.md, column "scope"):
+ *  - per vhost: each connection is held to its own vhost's value, checked
+ *    per connection (ring sizes, limits, heartbeat, origins, presence);
+ *  - process-wide: the hub's, one value for every vhost, because what they
+ *    bound is shared by all vhosts (a room's history, the bytes queued
+ *    for all connections together). Each vhost's config may give them;
+ *    struct rconf_process gathers them and refuses two different values.
+ *
  * Not thread-safe; lws service thread only. Knows nothing of lws.
  */
 #ifndef RCONF_H
@@ -38,6 +46,28 @@ struct rconf {
 	unsigned int history_size;	/* broadcasts held per room; 0 = off */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
+	unsigned int given;		/* process-wide options set: 1 << i */
+};
+
+enum rconf_scope {
+	RCONF_SCOPE_VHOST,	/* per vhost, checked per connection */
+	RCONF_SCOPE_PROCESS,	/* the hub's: one value for every vhost */
+};
+
+/* How many process-wide options there are (bits of rconf.given). */
+#define RCONF_N_PROCESS 2
+/* Longest vhost name kept to name it in a conflict. */
+#define RCONF_VHOST_NAME_MAX 64
+
+/*
+ * The process-wide options as the hub takes them: the value some vhost
+ * gave, or the default when none did.
+ */
+struct rconf_process {
+	unsigned int history_size;	/* broadcasts held per room; 0 = off */
+	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
+	unsigned int given;		/* options some vhost gave: 1 << i */
+	char given_by[RCONF_N_PROCESS][RCONF_VHOST_NAME_MAX];
 };
 
 /* Fills @c with PROTOCOL.md's defaults. */
@@ -55,6 +85,20 @@ void rconf_free(struct rconf *c);
  */
 int rconf_set(struct rconf *c, const char *name, const char *value,
 	      char *err, size_t errlen);
+
+/* The scope of option @name (RCONF_SCOPE_VHOST for unknown names). */
+enum rconf_scope rconf_scope_of(const char *name);
+
+/* Fills @p with the defaults, given by no vhost. */
+void rconf_process_init(struct rconf_process *p);
+
+/*
+ * Takes the process-wide options vhost @vhost's @c gave into @p. Returns
+ * RM_OK, or RM_E_INVAL when another vhost gave one of them a different
+ * value: @p is then unchanged and @err names the option and both vhosts.
+ */
+int rconf_process_take(struct rconf_process *p, const struct rconf *c,
+		       const char *vhost, char *err, size_t errlen);
 
 /* Returns 1 if a browser @origin (the Origin header's value) may connect. */
 int rconf_origin_allowed(const struct rconf *c, const char *origin);

@@ -46,7 +46,7 @@ int sendq_fits(const struct sendq *q, size_t frame_len);
  */
 int sendq_push(struct sendq *q, struct msg *m);
 
-/* The @i-th oldest msg, i < count. */
+/* The @i-th oldest msg, i < count; borrowed (the ring keeps its reference). */
 static inline struct msg *
 sendq_peek(const struct sendq *q, unsigned int i)
 {

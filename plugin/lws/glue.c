@@ -19,6 +19,8 @@ struct hub *glue_hub;
 struct ipcount *glue_ipcount;
 struct lws_context *glue_context;
 static unsigned int glue_users;		/* vhosts holding the state */
+/* the hub's options, gathered from every vhost (rconf.h, scope) */
+static struct rconf_process glue_options;
 
 static const struct hub_ops hub_ops = {
 	.wake = wakes_wake,
@@ -39,8 +41,16 @@ random_instance(void)
 }
 
 int
-glue_hold(struct lws_context *context)
+glue_hold(struct lws_context *context, const struct rconf *conf,
+	  const char *vhost, char *err, size_t errlen)
 {
+	struct rconf_process options;
+
+	if (!glue_users)
+		rconf_process_init(&glue_options);
+	options = glue_options;
+	if (rconf_process_take(&options, conf, vhost, err, errlen))
+		return -1;
 	if (!glue_users) {
 		stats_reset(rm_clock_ms());
 		glue_hub = hub_create(&hub_ops, random_instance());
@@ -50,11 +60,14 @@ glue_hold(struct lws_context *context)
 			ipcount_destroy(glue_ipcount);
 			glue_hub = NULL;
 			glue_ipcount = NULL;
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		glue_context = context;
 		sweep_start();
 	}
+	glue_options = options;
+	hub_set_options(glue_hub, &glue_options);
 	glue_users++;
 	return 0;
 }

@@ -69,6 +69,7 @@ struct vhd__roomcast {
 	const struct lws_protocols *protocol;
 	struct rconf conf;
 	int enabled;			/* the vhost lists roomcast.v1 */
+	int holds_glue;			/* glue_hold() succeeded for it */
 	unsigned int connections;	/* upgraded, on this vhost */
 };
 
@@ -79,10 +80,14 @@ extern struct ipcount *glue_ipcount;
 extern struct lws_context *glue_context;	/* the one lws context */
 
 /*
- * Takes a reference on the process-wide state for a vhost, creating it
- * (and starting the sweep) at the first. Returns 0 or -1 (OOM).
+ * Takes a reference on the process-wide state for vhost @vhost, creating
+ * it (and starting the sweep) at the first, and gives the hub the
+ * process-wide options @conf gives. Returns 0, or -1 with a reason in
+ * @err: OOM, or @conf gives a process-wide option a value another vhost
+ * gave differently (rconf_process_take).
  */
-int glue_hold(struct lws_context *context);
+int glue_hold(struct lws_context *context, const struct rconf *conf,
+	      const char *vhost, char *err, size_t errlen);
 
 /* Drops a vhost's reference; the last frees the hub and stops timers. */
 void glue_release(void);

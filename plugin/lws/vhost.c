@@ -59,7 +59,7 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
 	struct vhd__roomcast *vhd;
-	char err[160];
+	char err[256];
 
 	if (!vhost_is_config_entry(wsi))
 		return 0;
@@ -80,8 +80,14 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 			rconf_free(&vhd->conf);
 			return -1;
 		}
-	if (glue_hold(vhd->context))
+	if (glue_hold(vhd->context, &vhd->conf, lws_get_vhost_name(vh), err,
+		      sizeof(err))) {
+		lwsl_err("%s: vhost %s: %s\n", __func__, lws_get_vhost_name(vh),
+			 err);
+		rconf_free(&vhd->conf);
 		return -1;
+	}
+	vhd->holds_glue = 1;
 	wakes_bound(&vhd->conf);
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
 			 LWS_US_PER_SEC);
@@ -95,7 +101,10 @@ vhost_on_destroy(struct vhd__roomcast *vhd)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
 	rconf_free(&vhd->conf);
-	glue_release();
+	/* a vhost whose init failed took no reference */
+	if (vhd->holds_glue)
+		glue_release();
+	vhd->holds_glue = 0;
 }
 
 int

@@ -99,10 +99,12 @@ def wrap(sock, host, timeout=None, context=None, server_hostname=None):
     return ctx.wrap_socket(sock, server_hostname=server_hostname or host)
 
 
-def open_socket(port, host="127.0.0.1", timeout=5.0, rcvbuf=None, tls=None, nodelay=False):
+def open_socket(port, host="127.0.0.1", timeout=5.0, rcvbuf=None, tls=None, nodelay=False,
+                context=None):
     """A connected client socket to host:port, the only way the suite opens
     one. tls=None: TLS when `port` is the TLS port of a server under test
-    (TLS mode), plain TCP otherwise; True/False force it."""
+    (TLS mode), plain TCP otherwise; True/False force it. context: the
+    SSLContext to use instead of the session's (client_context(cafile))."""
     if tls is None:
         tls = is_tls_port(port)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -114,7 +116,7 @@ def open_socket(port, host="127.0.0.1", timeout=5.0, rcvbuf=None, tls=None, node
         if nodelay:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
-            sock = wrap(sock, host)
+            sock = wrap(sock, host, context=context)
     except BaseException:
         sock.close()
         raise

@@ -123,12 +123,15 @@ class WsClient:
 
     @classmethod
     def connect(cls, port, path="/", subprotocols=(SUBPROTOCOL,), origin=None,
-                extra_headers=None, timeout=5.0, rcvbuf=None, host=HOST, tls=None):
+                extra_headers=None, timeout=5.0, rcvbuf=None, host=HOST, tls=None,
+                context=None):
         """Open a WebSocket. subprotocols=None or () sends no
         Sec-WebSocket-Protocol header. Raises HandshakeRefused on a non-101.
         tls=None: wss when `port` is a TLS port (TLS mode); True/False
-        force it (tls=False to a TLS port: a plain ws:// attempt)."""
-        sock = open_socket(port, host, timeout=timeout, rcvbuf=rcvbuf, tls=tls, nodelay=True)
+        force it (tls=False to a TLS port: a plain ws:// attempt). context:
+        an SSLContext other than the session's (tlsmode.client_context)."""
+        sock = open_socket(port, host, timeout=timeout, rcvbuf=rcvbuf, tls=tls, nodelay=True,
+                           context=context)
         try:
             key = base64.b64encode(os.urandom(16)).decode()
             lines = [

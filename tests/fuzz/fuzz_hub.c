@@ -647,6 +647,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hub = hub_create(&ops, HUB_INSTANCE);
 	if (!hub)
 		abort();
+	{
+		/* both vhosts give the same process-wide values, as they must */
+		struct rconf_process po;
+		char err[256];
+
+		rconf_process_init(&po);
+		for (k = 0; k < 2; k++)
+			if (rconf_process_take(&po, &conf[k], k ? "b" : "a",
+					       err, sizeof(err)))
+				abort();
+		hub_set_options(hub, &po);
+	}
 	memset(fk, 0, sizeof(fk));
 	for (i = 0; i < N_CLIENTS; i++)
 		connect_client(i);

@@ -24,6 +24,8 @@ static CU_SuiteInfo suites[] = {
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
 	{ "store", NULL, NULL, NULL, NULL, store_tests },
 	{ "jwt", jwt_suite_init, jwt_suite_cleanup, NULL, NULL, jwt_tests },
+	{ "history", NULL, NULL, NULL, NULL, history_tests },
+	{ "conf", NULL, NULL, NULL, NULL, conf_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -57,6 +57,18 @@ info(const struct client *c)
 	return i;
 }
 
+/* Gives the hub its process-wide options (rconf.h, scope). */
+static void
+set_process_options(unsigned int history_size, size_t max_queued_bytes)
+{
+	struct rconf_process p;
+
+	rconf_process_init(&p);
+	p.history_size = history_size;
+	p.max_queued_bytes = max_queued_bytes;
+	hub_set_options(h, &p);
+}
+
 /* A client's user_id (guest ids are made on demand); valid until 4 calls on. */
 static const char *
 uid(const struct client *c)
@@ -907,7 +919,7 @@ max_queued_bytes_sheds_the_biggest_ring(void)
 {
 	int i;
 
-	conf.max_queued_bytes = 1000;
+	set_process_options(0, 1000);
 	connect_(0, &conf);
 	connect_(1, &conf);	/* never reads */
 	connect_(2, &conf);
@@ -1306,7 +1318,7 @@ recovery_replays_all_missed_after_joined(void)
 {
 	char epoch[64], t[256], want[512];
 
-	conf.history_size = 10;
+	set_process_options(10, 0);
 	connect_(0, &conf);
 	connect_(1, &conf);
 	epoch_of_room(0, "r", epoch, sizeof(epoch));
@@ -1333,7 +1345,7 @@ recovery_is_all_or_nothing(void)
 	char epoch[64], t[256], want[512];
 	int i;
 
-	conf.history_size = 2;
+	set_process_options(2, 0);
 	connect_(0, &conf);
 	connect_(1, &conf);
 	epoch_of_room(0, "r", epoch, sizeof(epoch));
@@ -1379,7 +1391,7 @@ history_answers_last_n_oldest_first(void)
 {
 	char want[1024];
 
-	conf.history_size = 3;
+	set_process_options(3, 0);
 	connect_(0, &conf);
 	connect_(1, &conf);
 	join(0, "r", NULL);
@@ -1414,6 +1426,33 @@ history_off_answers_empty(void)
 	drain(0);
 	say(0, "{\"type\":\"history\",\"room_id\":\"r\"}");
 	next_is(0, "{\"type\":\"history\",\"room_id\":\"r\",\"messages\":[]}");
+}
+
+/*
+ * history-size is process-wide (rconf.h, scope): every room holds the
+ * hub's size, whatever the vhost of the member who made it says.
+ */
+static void
+history_size_is_the_hubs_not_a_vhosts(void)
+{
+	char buf[4096];
+	const char *p;
+	int n = 0;
+
+	conf2.history_size = 50; /* per-vhost copy: not read */
+	set_process_options(2, 0);
+	connect_(0, &conf2);
+	join(0, "r", NULL);
+	broadcast(0, "r", "1");
+	broadcast(0, "r", "2");
+	broadcast(0, "r", "3");
+	drain(0);
+	say(0, "{\"type\":\"history\",\"room_id\":\"r\"}");
+	CU_ASSERT_TRUE_FATAL(take(0, buf, sizeof(buf)));
+	for (p = buf; (p = strstr(p, "\"type\":\"broadcast\"")); p++)
+		n++;
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_PTR_NULL(strstr(buf, "\"content\":1"));
 }
 
 static void
@@ -1459,8 +1498,7 @@ CU_TestInfo hub_tests[] = {
 	  first_user_id_sticks_user_mismatch_after },
 	{ "user_mismatch comes before room_limit",
 	  user_mismatch_before_room_limit },
-	{ "room_limit at max-rooms-per-connection",
-	  room_limit_per_connection },
+	{ "room_limit at max-rooms-per-connection", room_limit_per_connection },
 	{ "rate limit: a token bucket of N refilled at N/s",
 	  rate_limit_is_a_token_bucket },
 	{ "rate_limited: no ref, the message is not parsed",
@@ -1518,6 +1556,8 @@ CU_TestInfo hub_tests[] = {
 	  history_answers_last_n_oldest_first },
 	{ "history-size 0: history answers an empty list",
 	  history_off_answers_empty },
+	{ "history-size is the hub's, not the room creator's vhost's",
+	  history_size_is_the_hubs_not_a_vhosts },
 	{ "invalid JSON that json-c takes is bad_json",
 	  json_the_codec_would_pass_on_is_refused },
 	CU_TEST_INFO_NULL,

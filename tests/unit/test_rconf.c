@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* One numeric option: where it lives and what it accepts. */
 struct num_opt {
@@ -387,6 +388,113 @@ parse_uint_is_exact(void)
 	CU_ASSERT_EQUAL(v, 7);	/* untouched by every refusal */
 }
 
+static void
+scope_names_the_process_wide_options(void)
+{
+	static const char *const vhost[] = {
+		"max-message-size",	    "send-ring-size",
+		"send-ring-bytes",	    "drop-policy",
+		"ping-interval-s",	    "pong-timeout-s",
+		"max-connections",	    "max-connections-per-ip",
+		"max-rooms-per-connection", "max-messages-per-second",
+		"presence-events",	    "allowed-origins",
+	};
+	size_t i;
+
+	CU_ASSERT_EQUAL(rconf_scope_of("history-size"), RCONF_SCOPE_PROCESS);
+	CU_ASSERT_EQUAL(rconf_scope_of("max-queued-bytes"),
+			RCONF_SCOPE_PROCESS);
+	for (i = 0; i < sizeof(vhost) / sizeof(vhost[0]); i++)
+		CU_ASSERT_EQUAL(rconf_scope_of(vhost[i]), RCONF_SCOPE_VHOST);
+}
+
+/* The error of the last set() or take(). */
+static char err_of[256];
+
+static int
+set(struct rconf *c, const char *name, const char *value)
+{
+	return rconf_set(c, name, value, err_of, sizeof(err_of));
+}
+
+/* rconf_process_take() of vhost @vhost's @c. */
+static int
+take(struct rconf_process *p, const struct rconf *c, const char *vhost)
+{
+	return rconf_process_take(p, c, vhost, err_of, sizeof(err_of));
+}
+
+/* A vhost's options: @history and @queued, each NULL to leave it unset. */
+static void
+vhost_conf(struct rconf *c, const char *history, const char *queued)
+{
+	rconf_init(c);
+	/* a per-vhost option never counts as given */
+	CU_ASSERT_EQUAL(set(c, "send-ring-size", "8"), RM_OK);
+	if (history)
+		CU_ASSERT_EQUAL(set(c, "history-size", history), RM_OK);
+	if (queued)
+		CU_ASSERT_EQUAL(set(c, "max-queued-bytes", queued), RM_OK);
+}
+
+static void
+process_options_take_what_a_vhost_gives(void)
+{
+	struct rconf_process p;
+	struct rconf a, b, none;
+
+	rconf_process_init(&p);
+	CU_ASSERT_EQUAL(p.history_size, 0);
+	CU_ASSERT_EQUAL(p.max_queued_bytes, 0);
+	CU_ASSERT_EQUAL(p.given, 0);
+	vhost_conf(&none, NULL, NULL);
+	vhost_conf(&a, "10", NULL);
+	vhost_conf(&b, "10", "5000");
+	/* a vhost that gives nothing conflicts with no one */
+	CU_ASSERT_EQUAL(take(&p, &none, "plain"), RM_OK);
+	CU_ASSERT_EQUAL(p.given, 0);
+	CU_ASSERT_EQUAL(take(&p, &a, "ws"), RM_OK);
+	CU_ASSERT_EQUAL(p.history_size, 10);
+	/* the same value again, and another option */
+	CU_ASSERT_EQUAL(take(&p, &b, "wss"), RM_OK);
+	CU_ASSERT_EQUAL(p.history_size, 10);
+	CU_ASSERT_EQUAL(p.max_queued_bytes, 5000);
+	CU_ASSERT_STRING_EQUAL(p.given_by[0], "ws");
+	CU_ASSERT_STRING_EQUAL(p.given_by[1], "wss");
+	/* taken after the givers: the default stays theirs */
+	CU_ASSERT_EQUAL(take(&p, &none, "late"), RM_OK);
+	CU_ASSERT_EQUAL(p.max_queued_bytes, 5000);
+	rconf_free(&a);
+	rconf_free(&b);
+	rconf_free(&none);
+}
+
+static void
+process_option_conflict_names_both_vhosts(void)
+{
+	struct rconf_process p, before;
+	struct rconf a, b;
+
+	rconf_process_init(&p);
+	vhost_conf(&a, "10", NULL);
+	vhost_conf(&b, "20", "5000");
+	CU_ASSERT_EQUAL(take(&p, &a, "ws-vhost"), RM_OK);
+	before = p;
+	CU_ASSERT_EQUAL(take(&p, &b, "wss-vhost"), RM_E_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "history-size"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "'ws-vhost'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "'wss-vhost'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "gives 20"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "gave 10"));
+	/* refused as a whole: b's max-queued-bytes was not taken either */
+	CU_ASSERT_EQUAL(p.history_size, before.history_size);
+	CU_ASSERT_EQUAL(p.given, before.given);
+	CU_ASSERT_STRING_EQUAL(p.given_by[0], "ws-vhost");
+	CU_ASSERT_EQUAL(p.max_queued_bytes, 0);
+	rconf_free(&a);
+	rconf_free(&b);
+}
+
 CU_TestInfo rconf_tests[] = {
 	{ "defaults match PROTOCOL.md's table", defaults_match_protocol_table },
 	{ "numeric options accept valid values and both range ends",
@@ -397,7 +505,8 @@ CU_TestInfo rconf_tests[] = {
 	  numeric_options_refuse_out_of_range },
 	{ "an unknown option is RM_E_NOENT, named in the error",
 	  unknown_option_is_noent_and_named },
-	{ "the error text is cut to the buffer", error_text_fits_a_small_buffer },
+	{ "the error text is cut to the buffer",
+	  error_text_fits_a_small_buffer },
 	{ "drop-policy takes drop or close", drop_policy_is_drop_or_close },
 	{ "presence-events takes on or off", presence_events_is_on_or_off },
 	{ "allowed-origins parses a trimmed comma list",
@@ -412,5 +521,11 @@ CU_TestInfo rconf_tests[] = {
 	  unsupported_options_are_refused },
 	{ "rconf_parse_uint is exact: no sign, no trailer, no overflow",
 	  parse_uint_is_exact },
+	{ "history-size and max-queued-bytes are process-wide, others per vhost",
+	  scope_names_the_process_wide_options },
+	{ "process-wide options: what vhosts give, defaults otherwise",
+	  process_options_take_what_a_vhost_gives },
+	{ "process-wide option given two values: refused, naming both vhosts",
+	  process_option_conflict_names_both_vhosts },
 	CU_TEST_INFO_NULL,
 };

@@ -70,6 +70,7 @@ status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 	char path[64];
 	const char *type;
 	unsigned int status;
+	size_t len;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
 		/* only GET: other methods have no URI token here */
@@ -80,17 +81,27 @@ status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0)
 		path[0] = '\0';
 	status = render(path, (char *)pss->buf + LWS_PRE,
-			ROOMCAST_STATUS_BODY_MAX, &pss->len, &type);
+			ROOMCAST_STATUS_BODY_MAX, &len, &type);
+	/* len goes to pss only once the headers left: CLOSED_HTTP counts it */
 	if (lws_add_http_common_headers(wsi, status, type,
-					(lws_filepos_t)pss->len, &p, end) ||
+					(lws_filepos_t)len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (unsigned char *)"no-store", 8, &p,
 					 end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
+	pss->len = len;
 	if (pss->len)
 		bodies_pending++;
-	lws_callback_on_writable(wsi);
+	/*
+	 * A GET with a body (lws reads it after this callback): lws grants
+	 * no WRITEABLE until the body was read, so ask at BODY_COMPLETION.
+	 */
+	pss->request_body = lws_hdr_total_length(wsi,
+			WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+	if (!pss->request_body)
+		lws_callback_on_writable(wsi);
 	return 0;
 }
 
@@ -127,6 +138,14 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 		return status_refuse_upgrade(wsi);
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
+	case LWS_CALLBACK_HTTP_BODY:
+		return 0;	/* a GET's body means nothing here: skipped */
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (pss && pss->request_body) {
+			pss->request_body = 0;
+			lws_callback_on_writable(wsi);
+		}
+		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!pss || !pss->len)
 			break;

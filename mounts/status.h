@@ -15,6 +15,7 @@
 
 struct pss__roomcast_status {
 	size_t len;		/* body bytes waiting to be written */
+	int request_body;	/* the request's own body is still arriving */
 	unsigned char buf[LWS_PRE + ROOMCAST_STATUS_BODY_MAX];
 };
 

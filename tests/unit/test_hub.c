@@ -907,7 +907,7 @@ max_queued_bytes_sheds_the_biggest_ring(void)
 {
 	int i;
 
-	conf.max_queued_bytes = 1000;
+	hub_set_max_queued_bytes(h, 1000);
 	connect_(0, &conf);
 	connect_(1, &conf);	/* never reads */
 	connect_(2, &conf);

@@ -26,6 +26,7 @@ extern CU_TestInfo jwt_tests[];
 extern CU_TestInfo siphash_tests[];
 extern CU_TestInfo htable_tests[];
 extern CU_TestInfo guest_id_tests[];
+extern CU_TestInfo qindex_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

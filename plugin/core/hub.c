@@ -353,7 +353,7 @@ static void
 send_one(struct hub *h, struct client *c, struct msg *m)
 {
 	int was_empty, err;
-	size_t before = c->q.bytes;
+	size_t before;
 
 	if (c->closing)
 		return;
@@ -368,6 +368,7 @@ send_one(struct hub *h, struct client *c, struct msg *m)
 		return;
 	}
 	was_empty = !c->q.count;
+	before = c->q.bytes;	/* after the notice, which counted itself */
 	err = sendq_push(&c->q, m);
 	if (!err) {
 		ring_changed(h, c, before);
@@ -552,6 +553,7 @@ hub_client_free(struct hub *h, struct client *c)
 	htable_idmap_del(&h->conns, c);
 	rm_stats.connections_active--;
 	free(c);
+	shed_if_due(h);		/* its leave events may have crossed the cap */
 }
 
 void

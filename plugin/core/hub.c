@@ -82,10 +82,24 @@ hub_destroy(struct hub *h)
 	free(h);
 }
 
+/*
+ * The index is kept only while a cap is set: without one, fan-out pays
+ * nothing for it. Setting the cap (at vhost init, before any client in a
+ * server) rebuilds it from every client's ring, in O(clients).
+ */
 void
 hub_set_max_queued_bytes(struct hub *h, size_t cap)
 {
+	struct client *c;
+
 	h->max_queued_bytes = cap;
+	qindex_init(&h->qidx);
+	for (c = h->clients; c; c = c->next) {
+		qindex_node_init(&c->qn);
+		if (cap)
+			qindex_set(&h->qidx, &c->qn, c->q.bytes);
+	}
+	h->shed_due = cap && rm_stats.queued_bytes > cap;
 }
 
 /* Files @c under its current user_id in the user index. */
@@ -227,8 +241,10 @@ static void
 ring_changed(struct hub *h, struct client *c, size_t before)
 {
 	rm_stats.queued_bytes += (uint64_t)c->q.bytes - (uint64_t)before;
+	if (!h->max_queued_bytes)
+		return;		/* no cap: no index (hub_set_max_queued_bytes) */
 	qindex_set(&h->qidx, &c->qn, c->q.bytes);
-	if (h->max_queued_bytes && rm_stats.queued_bytes > h->max_queued_bytes)
+	if (rm_stats.queued_bytes > h->max_queued_bytes)
 		h->shed_due = 1;
 }
 

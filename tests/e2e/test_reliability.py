@@ -146,3 +146,44 @@ def test_empty_roomcast_options_serve_defaults(tmp_path):
         srv.stop()
         problems = srv.problems()
     assert not problems, problems
+
+
+def test_max_queued_bytes_sheds_the_slow_member(start_server):
+    """All rings together over max-queued-bytes: the member not reading
+    (holding the most) is closed with 4001; the publisher, who reads, goes
+    on; nothing is counted as dropped (docs/RELIABILITY.md, Bounds)."""
+    from wsclient import ConnectionClosed, get_stats
+    cap = 300000
+    srv = start_server({"max-queued-bytes": cap, "send-ring-bytes": 16000000,
+                        "send-ring-size": 65536})
+    room = unique_room("cap")
+    pub = WsClient.connect(srv.port)
+    slow = WsClient.connect(srv.port, rcvbuf=4096)
+    pub.join(room, "pub")
+    slow.join(room, "slow")
+    content = "x" * 32000
+    deadline = time.monotonic() + 20
+    sent = 0
+    while sent < 1000 and time.monotonic() < deadline:
+        pub.broadcast(room, content)
+        pub.expect("broadcast")
+        sent += 1
+        if sent % 10 == 0 and get_stats(srv.status_port)["slow_consumers_shed"]:
+            break
+    s = get_stats(srv.status_port)
+    assert s["slow_consumers_shed"] == 1, (sent, s)
+    assert s["messages_dropped"] == 0, s
+    assert s["queued_bytes"] <= cap, s
+    # the publisher goes on
+    pub.broadcast(room, "after")
+    assert pub.expect("broadcast")["content"] == "after"
+    # the slow member, reading at last, ends with 4001
+    code = None
+    end = time.monotonic() + 15
+    try:
+        while time.monotonic() < end:
+            slow.recv_json(max(0.01, end - time.monotonic()))
+    except ConnectionClosed as e:
+        code = e.code
+    assert code == 4001, code
+    pub.close()

@@ -50,26 +50,51 @@ render(const char *path, char *body, size_t max, size_t *len,
 }
 
 /*
- * Responses whose headers left and whose body has not: roomcast-server's
- * shutdown waits for them, or a client polling /stats while the server
- * stops gets a response cut short.
+ * Every answer is written whole inside the callback that rendered it, so
+ * none is ever left pending: roomcast-server's shutdown asks, and never
+ * waits on a count that a failed write could leave off by one (issue 12).
  */
-static unsigned int bodies_pending;
-
 unsigned int
 roomcast_status_in_flight(void)
 {
-	return bodies_pending;
+	return 0;
+}
+
+/*
+ * Writes the rendered answer, headers and body, in this one callback:
+ * left for a later WRITEABLE, a GET with a body never got one, and lws
+ * 4.1.6 spins on pipelined input it holds (issue 12). Then the
+ * transaction ends and lws reads a pipelined next request; or, with
+ * @close, the connection closes ("connection: close" said so).
+ */
+static int
+status_respond(struct lws *wsi, struct pss__roomcast_status *pss, int close)
+{
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+		      *end = hdr + sizeof(hdr) - 1;
+
+	if (lws_add_http_common_headers(wsi, pss->status, pss->type,
+					(lws_filepos_t)pss->len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (unsigned char *)"no-store", 8, &p,
+					 end) ||
+	    (close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+					 (unsigned char *)"close", 5, &p,
+					 end)) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	if (pss->len && lws_write(wsi, pss->buf + LWS_PRE, pss->len,
+				  LWS_WRITE_HTTP_FINAL) != (int)pss->len)
+		return -1;
+	if (close)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int
 status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 {
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-		      *end = hdr + sizeof(hdr) - 1;
 	char path[64];
-	const char *type;
-	unsigned int status;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
 		/* only GET: other methods have no URI token here */
@@ -79,19 +104,16 @@ status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 	}
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0)
 		path[0] = '\0';
-	status = render(path, (char *)pss->buf + LWS_PRE,
-			ROOMCAST_STATUS_BODY_MAX, &pss->len, &type);
-	if (lws_add_http_common_headers(wsi, status, type,
-					(lws_filepos_t)pss->len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-					 (unsigned char *)"no-store", 8, &p,
-					 end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		return 1;
-	if (pss->len)
-		bodies_pending++;
-	lws_callback_on_writable(wsi);
-	return 0;
+	pss->status = render(path, (char *)pss->buf + LWS_PRE,
+			     ROOMCAST_STATUS_BODY_MAX, &pss->len, &pss->type);
+	/*
+	 * A GET with a body gets its answer, then the connection closes: lws
+	 * 4.1.6 spins reading a body that follows a pipelined request, so
+	 * the body is never read.
+	 */
+	return status_respond(wsi, pss, lws_hdr_total_length(wsi,
+			WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0);
 }
 
 /*
@@ -127,25 +149,6 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 		return status_refuse_upgrade(wsi);
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (!pss || !pss->len)
-			break;
-		bodies_pending--;
-		if (lws_write(wsi, pss->buf + LWS_PRE, pss->len,
-			      LWS_WRITE_HTTP_FINAL) != (int)pss->len) {
-			pss->len = 0;
-			return 1;
-		}
-		pss->len = 0;
-		if (lws_http_transaction_completed(wsi))
-			return -1;
-		return 0;
-	case LWS_CALLBACK_CLOSED_HTTP:
-		if (pss && pss->len) {	/* closed before its body left */
-			bodies_pending--;
-			pss->len = 0;
-		}
-		break;
 	default:
 		break;
 	}

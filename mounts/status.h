@@ -14,7 +14,9 @@
 #define ROOMCAST_STATUS_BODY_MAX 4096
 
 struct pss__roomcast_status {
-	size_t len;		/* body bytes waiting to be written */
+	size_t len;		/* the rendered body's bytes */
+	unsigned int status;	/* the rendered answer's HTTP status */
+	const char *type;	/* and its content type */
 	unsigned char buf[LWS_PRE + ROOMCAST_STATUS_BODY_MAX];
 };
 
@@ -26,8 +28,9 @@ int callback_roomcast_status(struct lws *wsi,
 			     void *in, size_t len);
 
 /*
- * Status responses whose body has not been written yet: a host's shutdown
- * waits for them, or a poller is answered with headers and no body.
+ * Status responses whose body has not been handed to lws yet: a host's
+ * shutdown waits for them. Always 0 now that an answer is written whole
+ * in the callback that renders it; kept for the hosts that ask.
  */
 unsigned int roomcast_status_in_flight(void);
 

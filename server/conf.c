@@ -246,6 +246,14 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 				json_object_put(kept);
 				return -1;
 			}
+			/*
+			 * "roomcast": {} serves with defaults: as the vhost's
+			 * default protocol (its handshake checks), and with an
+			 * option, so the glue sees it listed (plugin/lws/vhost.c)
+			 */
+			if (!json_object_object_get_ex(pvo, "default", NULL))
+				json_object_object_add(pvo, "default",
+					json_object_new_string("1"));
 		} else if (mounts_status(vh)) {
 			if (o->status_port == 0)
 				continue;	/* --status-port 0: no status vhost */

@@ -49,6 +49,7 @@ hub_create(const struct hub_ops *ops, uint64_t instance)
 		goto bail_rooms;
 	if (htable_idmap_init(&h->conns, offsetof(struct client, conn_id)))
 		goto bail_users;
+	qindex_init(&h->qidx);
 	return h;
 
 bail_users:
@@ -66,14 +67,19 @@ void
 hub_set_options(struct hub *h, const struct rconf_process *p)
 {
 	h->history_size = p->history_size;
-	h->max_queued_bytes = p->max_queued_bytes;
+	hub_set_max_queued_bytes(h, p->max_queued_bytes);
 }
 
 void
 hub_destroy(struct hub *h)
 {
+	struct client *c;
+
 	if (!h)
 		return;
+	/* the first to leave must not queue presence to the rest, or wake them */
+	for (c = h->clients; c; c = c->next)
+		c->closing = 1;
 	while (h->clients)
 		hub_client_free(h, h->clients);
 	htable_idmap_fini(&h->conns);
@@ -81,6 +87,26 @@ hub_destroy(struct hub *h)
 	rooms_destroy(h->rooms);
 	codec_destroy(h->codec);
 	free(h);
+}
+
+/*
+ * The index is kept only while a cap is set: without one, fan-out pays
+ * nothing for it. Setting the cap (at vhost init, before any client in a
+ * server) rebuilds it from every client's ring, in O(clients).
+ */
+void
+hub_set_max_queued_bytes(struct hub *h, size_t cap)
+{
+	struct client *c;
+
+	h->max_queued_bytes = cap;
+	qindex_init(&h->qidx);
+	for (c = h->clients; c; c = c->next) {
+		qindex_node_init(&c->qn);
+		if (cap)
+			qindex_set(&h->qidx, &c->qn, c->q.bytes);
+	}
+	h->shed_due = cap && rm_stats.queued_bytes > cap;
 }
 
 /* Files @c under its current user_id in the user index. */
@@ -213,56 +239,106 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 
 /*---- sending ----*/
 
-/* Empties @c's ring, keeping the process-wide byte count true. */
+/*
+ * @c's ring held @before bytes and holds q.bytes now: keeps the
+ * process-wide total and the size-class index true, and notes a shed
+ * owed when the total went over max-queued-bytes.
+ */
 static void
-ring_clear(struct client *c)
+ring_changed(struct hub *h, struct client *c, size_t before)
 {
-	rm_stats.queued_bytes -= c->q.bytes;
-	sendq_clear(&c->q);
+	rm_stats.queued_bytes += (uint64_t)c->q.bytes - (uint64_t)before;
+	if (!h->max_queued_bytes)
+		return;		/* no cap: no index (hub_set_max_queued_bytes) */
+	qindex_set(&h->qidx, &c->qn, c->q.bytes);
+	if (rm_stats.queued_bytes > h->max_queued_bytes)
+		h->shed_due = 1;
 }
 
-/* Closes @c as a slow consumer: nothing more is queued to it. */
+/* Empties @c's ring, keeping the process-wide byte count true. */
+static void
+ring_clear(struct hub *h, struct client *c)
+{
+	size_t before = c->q.bytes;
+
+	sendq_clear(&c->q);
+	ring_changed(h, c, before);
+}
+
+/* Closes @c with @code: nothing more is queued to it, its ring goes. */
+static void
+close_client(struct hub *h, struct client *c, int code)
+{
+	c->closing = 1;
+	ring_clear(h, c);
+	h->ops->close(c->owner, code);
+}
+
+/* Closes @c as a slow consumer. */
 static void
 shed(struct hub *h, struct client *c)
 {
-	c->closing = 1;
-	ring_clear(c);
-	h->ops->close(c->owner, HUB_CLOSE_SLOW_CONSUMER);
+	close_client(h, c, HUB_CLOSE_SLOW_CONSUMER);
 }
 
 /*
  * Our policy when all rings together hold more than max-queued-bytes: the
  * members holding the most are the ones not keeping up, so they are shed
- * (closed with 4001) until the total is under the cap again. A linear
- * scan, but it runs only past the cap.
+ * (closed with 4001), largest size class first (qindex.h), until the total
+ * is under 90% of the cap: the margin keeps one more broadcast from
+ * shedding again at once. Called after a fan-out, never inside one, so a
+ * broadcast costs O(members) and a shed O(1) per client shed, whatever
+ * the number of clients. A ring of a client already closing for another
+ * reason is just released.
  */
 static void
-shed_over_cap(struct hub *h, size_t cap)
+shed_if_due(struct hub *h)
 {
-	struct client *c, *worst;
+	size_t cap = h->max_queued_bytes, low = cap - cap / 10;
+	struct qindex_node *n;
+	struct client *c;
 
-	while (rm_stats.queued_bytes > cap) {
-		worst = NULL;
-		for (c = h->clients; c; c = c->next)
-			if (!c->closing && c->q.bytes &&
-			    (!worst || c->q.bytes > worst->q.bytes))
-				worst = c;
-		if (!worst)
-			return;
+	if (!h->shed_due)
+		return;
+	h->shed_due = 0;
+	if (!cap || rm_stats.queued_bytes <= cap)
+		return;
+	while (rm_stats.queued_bytes > low && (n = qindex_top(&h->qidx))) {
+		c = (struct client *)((char *)n - offsetof(struct client, qn));
+		if (c->closing) {
+			ring_clear(h, c);
+			continue;
+		}
 		rm_stats.slow_consumers_shed++;
-		shed(h, worst);
+		shed(h, c);
 	}
 }
 
 /*
+ * @c is owed something the server could not allocate: a message for it,
+ * the answer to a request that changed its state, or even the error that
+ * says `overloaded`. It cannot be told, so it is closed with 1011 and
+ * comes back with `since` (PROTOCOL.md, Close codes).
+ */
+static void
+fail_close(struct hub *h, struct client *c)
+{
+	if (c->closing)
+		return;
+	rm_stats.alloc_failures++;
+	close_client(h, c, HUB_CLOSE_INTERNAL_ERROR);
+}
+
+/*
  * Queues the pending `dropped` notice if it fits. Returns 1 if no notice
- * is pending any more.
+ * is pending any more, 0 if it does not fit yet, or RM_E_NOMEM.
  */
 static int
 queue_notice(struct hub *h, struct client *c)
 {
 	struct msg *notice;
 	int was_empty = !c->q.count;
+	size_t before = c->q.bytes;
 
 	if (!c->dropped_pending)
 		return 1;
@@ -271,9 +347,9 @@ queue_notice(struct hub *h, struct client *c)
 	notice = codec_encode_dropped(c->dropped_pending);
 	if (!notice || sendq_push(&c->q, notice)) {
 		msg_unref(notice);
-		return 0;
+		return RM_E_NOMEM;	/* it fitted: only memory can fail */
 	}
-	rm_stats.queued_bytes += msg_frame_len(notice);
+	ring_changed(h, c, before);
 	msg_unref(notice);
 	c->dropped_pending = 0;
 	if (was_empty)
@@ -296,30 +372,35 @@ drop(struct client *c)
  * its ring has room again (hub_written). Under `close` the member is shed
  * with 4001; it reconnects and resumes from its last seq.
  */
-void
-hub_send(struct hub *h, struct client *c, struct msg *m)
+static void
+send_one(struct hub *h, struct client *c, struct msg *m)
 {
-	int was_empty;
+	int was_empty, err;
+	size_t before;
 
 	if (c->closing)
 		return;
 	/* a message never overtakes the notice of what was lost before it */
-	if (!queue_notice(h, c)) {
+	err = queue_notice(h, c);
+	if (err == RM_E_NOMEM)
+		goto bail_oom;
+	if (!err) {
 		if (c->conf->drop_policy == RCONF_CLOSE)
 			goto bail_close;
 		drop(c);
 		return;
 	}
 	was_empty = !c->q.count;
-	if (!sendq_push(&c->q, m)) {
-		rm_stats.queued_bytes += msg_frame_len(m);
+	before = c->q.bytes;	/* after the notice, which counted itself */
+	err = sendq_push(&c->q, m);
+	if (!err) {
+		ring_changed(h, c, before);
 		if (was_empty)
 			h->ops->wake(c->owner);
-		if (h->max_queued_bytes &&
-		    rm_stats.queued_bytes > h->max_queued_bytes)
-			shed_over_cap(h, h->max_queued_bytes);
 		return;
 	}
+	if (err == RM_E_NOMEM)
+		goto bail_oom;
 	if (c->conf->drop_policy != RCONF_CLOSE) {
 		drop(c);
 		return;
@@ -327,17 +408,71 @@ hub_send(struct hub *h, struct client *c, struct msg *m)
 bail_close:
 	rm_stats.slow_consumer_closes++;
 	shed(h, c);
+	return;
+bail_oom:
+	fail_close(h, c);
 }
 
-/* Queues @m to @c (if not NULL) and drops the caller's reference. */
-static void
-send_once(struct hub *h, struct client *c, struct msg *m)
+void
+hub_send(struct hub *h, struct client *c, struct msg *m)
 {
+	send_one(h, c, m);
+	shed_if_due(h);
+}
+
+/*
+ * The server could not allocate what @c's request needed, and nothing
+ * was done: answers `overloaded` (not counted as dropped), or closes @c
+ * with 1011 when even that error cannot be made or queued.
+ */
+static void
+overloaded(struct hub *h, struct client *c, const struct codec_cmd *cmd)
+{
+	struct msg *m;
+
+	if (c->closing)
+		return;
+	rm_stats.alloc_failures++;
+	m = codec_encode_error(RM_PE_OVERLOADED, "out of memory; nothing was "
+			       "done", cmd ? cmd->type : NULL,
+			       cmd ? &cmd->id : NULL);
 	if (!m) {
-		drop(c);
+		close_client(h, c, HUB_CLOSE_INTERNAL_ERROR);
 		return;
 	}
-	hub_send(h, c, m);
+	send_one(h, c, m);
+	msg_unref(m);
+}
+
+/*
+ * Queues an answer @m about @cmd that changed nothing (an error, a pong,
+ * a history or members answer) and drops the caller's reference; NULL
+ * (out of memory) answers `overloaded` instead.
+ */
+static void
+send_once(struct hub *h, struct client *c, struct msg *m,
+	  const struct codec_cmd *cmd)
+{
+	if (!m) {
+		overloaded(h, c, cmd);
+		return;
+	}
+	send_one(h, c, m);
+	msg_unref(m);
+}
+
+/*
+ * Queues the answer @m to a request that changed @c's state (`joined`,
+ * `left`); NULL: the change is done but cannot be told, so 1011.
+ */
+static void
+send_state(struct hub *h, struct client *c, struct msg *m)
+{
+	if (!m) {
+		fail_close(h, c);
+		return;
+	}
+	send_one(h, c, m);
 	msg_unref(m);
 }
 
@@ -347,18 +482,20 @@ send_error(struct hub *h, struct client *c, enum rm_proto_err e,
 	   const char *message, const struct codec_cmd *cmd)
 {
 	send_once(h, c, codec_encode_error(e, message, cmd ? cmd->type : NULL,
-					   cmd ? &cmd->id : NULL));
+					   cmd ? &cmd->id : NULL), cmd);
 }
 
 void
 hub_written(struct hub *h, struct client *c, unsigned int n, size_t bytes)
 {
+	size_t before = c->q.bytes;
+
 	sendq_pop(&c->q, n);
-	rm_stats.queued_bytes -= bytes;
+	ring_changed(h, c, before);
 	rm_stats.messages_sent += n;
 	rm_stats.bytes_sent += bytes;
-	if (!c->closing)
-		queue_notice(h, c);
+	if (!c->closing && queue_notice(h, c) == RM_E_NOMEM)
+		fail_close(h, c);
 }
 
 void
@@ -367,7 +504,8 @@ hub_deliver(struct hub *h, struct room *room, struct msg *m)
 	struct member *mb;
 
 	for (mb = room->members; mb; mb = mb->rnext)
-		hub_send(h, mb->client, m);
+		send_one(h, mb->client, m);
+	shed_if_due(h);
 }
 
 /* Sends a presence event about @c to the other members that want them. */
@@ -389,9 +527,11 @@ send_presence(struct hub *h, struct room *room, struct client *c,
 			m = codec_encode_presence(event, room->id,
 						  hub_user_id(c, guest));
 		}
-		if (!m)
-			return;
-		hub_send(h, o, m);
+		if (!m) {
+			fail_close(h, o);	/* owed an event it cannot get */
+			continue;
+		}
+		send_one(h, o, m);
 	}
 	msg_unref(m);
 }
@@ -426,7 +566,7 @@ hub_client_free(struct hub *h, struct client *c)
 	if (c->user_id)
 		unindex_user(h, c);
 	free(c->user_id);
-	ring_clear(c);
+	ring_clear(h, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -436,6 +576,7 @@ hub_client_free(struct hub *h, struct client *c)
 	htable_idmap_del(&h->conns, c);
 	rm_stats.connections_active--;
 	free(c);
+	shed_if_due(h);		/* its leave events may have crossed the cap */
 }
 
 void
@@ -513,7 +654,7 @@ recover(struct hub *h, struct client *c, struct room *room,
 	int ok;
 
 	if (!cmd->has_since && !cmd->epoch) {
-		send_once(h, c, codec_encode_joined(room->id, user,
+		send_state(h, c, codec_encode_joined(room->id, user,
 				room->n_members, room->seq, epoch, &cmd->id));
 		return;
 	}
@@ -521,13 +662,28 @@ recover(struct hub *h, struct client *c, struct room *room,
 	ok = cmd->has_since && cmd->epoch && !strcmp(cmd->epoch, epoch) &&
 	     cmd->since <= room->seq && cmd->since + held >= room->seq &&
 	     replay_fits(c, hs, room->seq - cmd->since);
-	send_once(h, c, codec_encode_joined_ex(room->id, user,
+	send_state(h, c, codec_encode_joined_ex(room->id, user,
 			room->n_members, room->seq, epoch, ok, &cmd->id));
 	if (!ok)
 		return;
 	first = held - (room->seq - cmd->since);
 	for (i = first; i < held; i++)
-		hub_send(h, c, history_get(hs, (unsigned int)i));
+		send_one(h, c, history_get(hs, (unsigned int)i));
+}
+
+/* Gives @c the user_id @cmd names, indexed for direct; RM_E_NOMEM: not. */
+static int
+bind_user(struct hub *h, struct client *c, const struct codec_cmd *cmd)
+{
+	c->user_id = strndup(cmd->user_id, cmd->user_len);
+	if (!c->user_id)
+		return RM_E_NOMEM;
+	if (index_user(h, c)) {
+		free(c->user_id);
+		c->user_id = NULL;
+		return RM_E_NOMEM;
+	}
+	return RM_OK;
 }
 
 static void
@@ -569,11 +725,13 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		c->n_rooms++;
 		new_member = 1;
 	}
-	if (cmd->user_id && !c->user_id) {
-		c->user_id = strndup(cmd->user_id, cmd->user_len);
-		/* out of memory: it stays a guest */
-		if (c->user_id)
-			index_user(h, c); /* OOM: not reachable by direct */
+	if (cmd->user_id && !c->user_id && bind_user(h, c, cmd)) {
+		if (new_member) {	/* undone: nothing was done */
+			c->n_rooms--;
+			if (rooms_remove_member(h->rooms, mb, &c->rooms))
+				rm_stats.rooms_active--;
+		}
+		goto bail_oom;
 	}
 	epoch_of(h, room, epoch, sizeof(epoch));
 	recover(h, c, room, cmd, epoch);
@@ -582,7 +740,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	return;
 
 bail_oom:
-	send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd);
+	overloaded(h, c, cmd);
 }
 
 static void
@@ -599,7 +757,7 @@ on_leave(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	}
 	memcpy(id, room->id, room->id_len + 1);	/* the room may be freed */
 	leave(h, c, mb);
-	send_once(h, c, codec_encode_left(id, &cmd->id));
+	send_state(h, c, codec_encode_left(id, &cmd->id));
 }
 
 struct msg *
@@ -629,7 +787,7 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	m = hub_accept_broadcast(h, room, hub_user_id(c, guest), cmd->content,
 				 cmd->content_len);
 	if (!m) {
-		send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd);
+		overloaded(h, c, cmd);	/* no seq was taken */
 		return;
 	}
 	if (room->data)
@@ -675,14 +833,14 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	m = codec_encode_direct(hub_user_id(c, from), cmd->content,
 				cmd->content_len);
 	if (!m) {
-		drop(c);
+		overloaded(h, c, cmd);
 		return;
 	}
 	if (guest && guest != c)
-		hub_send(h, guest, m);
+		send_one(h, guest, m);
 	for (mb = u ? u->members : NULL; mb; mb = mb->rnext)
 		if (mb->client != c)
-			hub_send(h, mb->client, m);
+			send_one(h, mb->client, m);
 	msg_unref(m);
 }
 
@@ -714,7 +872,7 @@ on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (want > sizeof(picked) / sizeof(picked[0])) {
 		msgs = malloc(want * sizeof(*msgs));
 		if (!msgs) {
-			drop(c);
+			overloaded(h, c, cmd);
 			return;
 		}
 	}
@@ -729,7 +887,7 @@ on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	}
 	for (i = 0; i < n; i++)
 		msgs[i] = msgs[want - n + i];
-	send_once(h, c, codec_encode_history(room->id, msgs, n, &cmd->id));
+	send_once(h, c, codec_encode_history(room->id, msgs, n, &cmd->id), cmd);
 	if (msgs != picked)
 		free(msgs);
 }
@@ -746,7 +904,7 @@ on_members(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		return;
 	}
 	send_once(h, c, roster_encode(room, &cmd->id,
-				      c->conf->send_ring_bytes));
+				      c->conf->send_ring_bytes), cmd);
 }
 
 /*
@@ -791,9 +949,9 @@ error_text(enum rm_proto_err e)
 	}
 }
 
-int
-hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
-	    int64_t now_ms)
+static int
+on_text(struct hub *h, struct client *c, const char *text, size_t len,
+	int64_t now_ms)
 {
 	struct codec_cmd cmd;
 	enum rm_proto_err e;
@@ -822,7 +980,7 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		on_broadcast(h, c, &cmd);
 		break;
 	case CODEC_OP_PING:
-		send_once(h, c, codec_encode_pong(&cmd.id));
+		send_once(h, c, codec_encode_pong(&cmd.id), &cmd);
 		break;
 	case CODEC_OP_DIRECT:
 		on_direct(h, c, &cmd);
@@ -837,9 +995,20 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 	return 0;
 }
 
+int
+hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
+	    int64_t now_ms)
+{
+	int code = on_text(h, c, text, len, now_ms);
+
+	shed_if_due(h);		/* after the fan-out (shed_if_due) */
+	return code;
+}
+
 void
 hub_on_binary(struct hub *h, struct client *c)
 {
 	send_error(h, c, RM_PE_BAD_FRAME, "binary messages are not part of "
 		   "roomcast.v1; send JSON as text", NULL);
+	shed_if_due(h);
 }

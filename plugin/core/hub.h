@@ -54,6 +54,8 @@ struct hub_ops {
 /* WebSocket close codes the hub asks for. */
 #define HUB_CLOSE_INVALID_UTF8 1007
 #define HUB_CLOSE_SLOW_CONSUMER 4001
+/* Out of memory where a client is owed something (docs/RELIABILITY.md). */
+#define HUB_CLOSE_INTERNAL_ERROR 1011
 
 /*
  * A connection's protocol state: opaque outside hub.c. A transport reaches
@@ -85,6 +87,13 @@ void hub_set_options(struct hub *h, const struct rconf_process *p);
 
 /* Frees every client still registered, every room, and the hub. */
 void hub_destroy(struct hub *h);
+
+/*
+ * Sets max-queued-bytes, a process-wide bound (0 = none): past it, after
+ * the fan-out that crossed it, the rings holding the most are shed (4001)
+ * until all together hold under 90% of it.
+ */
+void hub_set_max_queued_bytes(struct hub *h, size_t cap);
 
 /*---- connection life ----*/
 

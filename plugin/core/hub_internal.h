@@ -9,6 +9,7 @@
 
 #include "hub.h"
 #include "htable.h"
+#include "qindex.h"
 
 struct client {
 	uint64_t conn_id;
@@ -18,6 +19,7 @@ struct client {
 	 */
 	char *user_id;
 	struct sendq q;
+	struct qindex_node qn;		/* q.bytes in the hub's index */
 	uint64_t dropped_pending;	/* dropped since the last notice */
 	int closing;			/* a close was asked for: send nothing */
 	unsigned int n_rooms;
@@ -47,7 +49,14 @@ struct hub {
 	uint64_t instance;
 	/* the process-wide options (rconf.h, scope): not any one vhost's */
 	unsigned int history_size;
+	/*
+	 * max-queued-bytes, process-wide (hub_set_max_queued_bytes): the
+	 * rings by size class, and a shed owed once the fan-out that went
+	 * over the cap has finished (shed_if_due in hub.c).
+	 */
 	size_t max_queued_bytes;
+	struct qindex qidx;
+	int shed_due;
 };
 
 #endif

@@ -2,6 +2,7 @@
  * msg.c: reference-counted, pre-framed outgoing messages (see msg.h).
  */
 #include "msg.h"
+#include "rm_fail.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@ msg_alloc(size_t payload_len)
 {
 	struct msg *m;
 
+	if (rm_fail(RM_FAIL_MSG))
+		return NULL;
 	m = malloc(sizeof(*m) + MSG_HEADROOM + MSG_MAX_FRAME_HDR + payload_len);
 	if (!m)
 		return NULL;
@@ -31,6 +34,9 @@ msg_from_text(const char *payload, size_t len)
 	msg_seal(m);
 	return m;
 }
+
+/* NULL but in the tests that inject allocation failures (rm_fail.h). */
+int (*rm_fail_hook)(enum rm_fail_site site);
 
 void
 msg_seal(struct msg *m)

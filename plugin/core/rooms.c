@@ -2,6 +2,7 @@
  * rooms.c: room table and membership index (see rooms.h).
  */
 #include "rooms.h"
+#include "rm_fail.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,7 @@ rooms_get_or_create(struct rooms *t, const char *id, size_t len)
 
 	if (r)
 		return r;
-	r = calloc(1, sizeof(*r) + len + 1);
+	r = rm_fail(RM_FAIL_ROOM) ? NULL : calloc(1, sizeof(*r) + len + 1);
 	if (!r)
 		return NULL;
 	memcpy(r->id, id, len);
@@ -132,7 +133,8 @@ rooms_member_of(struct member *client_list, const struct room *room)
 struct member *
 rooms_add_member(struct room *room, void *client, struct member **client_list)
 {
-	struct member *m = calloc(1, sizeof(*m));
+	struct member *m = rm_fail(RM_FAIL_ROOM) ? NULL
+						 : calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;

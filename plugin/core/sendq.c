@@ -4,6 +4,7 @@
 #include "sendq.h"
 #include "msg.h"
 #include "rm_err.h"
+#include "rm_fail.h"
 
 #include <stdlib.h>
 
@@ -49,7 +50,8 @@ static int
 grow(struct sendq *q)
 {
 	unsigned int cap = q->cap ? q->cap * 2 : SENDQ_FIRST_CAP, i;
-	struct msg **slot = malloc(cap * sizeof(*slot));
+	struct msg **slot = rm_fail(RM_FAIL_SENDQ) ? NULL
+				: malloc(cap * sizeof(*slot));
 
 	if (!slot)
 		return RM_E_NOMEM;

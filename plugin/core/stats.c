@@ -67,13 +67,15 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		",\"refused_per_ip\":%" PRIu64
 		",\"slow_consumers_shed\":%" PRIu64
 		",\"queued_bytes\":%" PRIu64
+		",\"alloc_failures\":%" PRIu64
 		",\"uptime_s\":%" PRIu64 "}\n",
 		s->connections_active, s->connections_total, s->rooms_active,
 		s->messages_received, s->messages_sent, s->messages_dropped,
 		s->sent_per_second, s->received_per_second, s->bytes_sent,
 		s->bytes_received, s->slow_consumer_closes,
 		s->connections_refused, s->rate_limited, s->refused_per_ip,
-		s->slow_consumers_shed, s->queued_bytes, uptime_s(s, now_ms));
+		s->slow_consumers_shed, s->queued_bytes, s->alloc_failures,
+		uptime_s(s, now_ms));
 }
 
 int
@@ -126,6 +128,9 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 		"# HELP roomcast_queued_bytes Bytes waiting in all send rings.\n"
 		"# TYPE roomcast_queued_bytes gauge\n"
 		"roomcast_queued_bytes %" PRIu64 "\n"
+		"# HELP roomcast_alloc_failures_total Allocations that failed (overloaded or 1011).\n"
+		"# TYPE roomcast_alloc_failures_total counter\n"
+		"roomcast_alloc_failures_total %" PRIu64 "\n"
 		"# HELP roomcast_uptime_seconds Seconds since the server started.\n"
 		"# TYPE roomcast_uptime_seconds gauge\n"
 		"roomcast_uptime_seconds %" PRIu64 "\n";
@@ -137,5 +142,5 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 			s->bytes_received, s->slow_consumer_closes,
 			s->connections_refused, s->rate_limited,
 			s->refused_per_ip, s->slow_consumers_shed,
-			s->queued_bytes, uptime_s(s, now_ms));
+			s->queued_bytes, s->alloc_failures, uptime_s(s, now_ms));
 }

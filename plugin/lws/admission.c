@@ -61,15 +61,12 @@ names_our_protocol(const char *list)
  * the vhost's default protocol (its "default" option), so it is the
  * protocol bound to a new connection's HTTP request.
  */
-int
-admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
-			  const char *upgrade)
+/* The checks of a WebSocket handshake after its Upgrade token. */
+static int
+handshake_checks(struct lws *wsi, struct vhd__roomcast *vhd)
 {
 	char buf[256];
 
-	/* HTTP/1.1 only: h2c, the one other token lws lets through, is refused */
-	if (strcasecmp(upgrade, "websocket"))
-		return refuse(wsi, 400, "Bad Request");
 	if (!vhd || !vhd->enabled)
 		return refuse(wsi, 403, "Forbidden");
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
@@ -96,6 +93,16 @@ admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 	return 0;
 }
 
+int
+admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
+			  const char *upgrade)
+{
+	/* HTTP/1.1 only: h2c, the one other token lws lets through, is refused */
+	if (strcasecmp(upgrade, "websocket"))
+		return refuse(wsi, 400, "Bad Request");
+	return handshake_checks(wsi, vhd);
+}
+
 /*
  * lws binds a client to the "roomcast" entry when it names no subprotocol,
  * or when the first of its list that we know is "roomcast", which is no
@@ -115,7 +122,12 @@ admission_filter(struct lws *wsi, struct vhd__roomcast *vhd)
 	if (vhost_is_config_entry(wsi) &&
 	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
 		return -1;
-	return 0;
+	/*
+	 * A vhost whose "roomcast" entry is not its default (lwsws with
+	 * "roomcast": {}) answered the upgrade in another protocol: the
+	 * checks run here instead. Run twice they pass twice.
+	 */
+	return handshake_checks(wsi, vhd);
 }
 
 int

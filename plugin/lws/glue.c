@@ -12,6 +12,7 @@
 #include "roomcast_lws.h"
 
 #include <stdio.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,16 +28,17 @@ static const struct hub_ops hub_ops = {
 	.close = send_close,
 };
 
+/*
+ * getrandom(2) needs no file descriptor (none may be left, or /dev may be
+ * missing in a chroot) and blocks only until the kernel's pool is seeded.
+ */
 static uint64_t
 random_instance(void)
 {
 	uint64_t v = 0;
-	FILE *f = fopen("/dev/urandom", "rb");
 
-	if (!f || fread(&v, sizeof(v), 1, f) != 1)
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
 		v = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	if (f)
-		fclose(f);
 	return v;
 }
 

@@ -70,8 +70,18 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 	vhd->vhost = vh;
 	vhd->protocol = prot;
 	rconf_init(&vhd->conf);
-	/* Only vhosts whose config lists roomcast.v1 serve it. */
+	/*
+	 * Only vhosts whose config lists "roomcast" serve it, with no options
+	 * too ("roomcast": {}, whose options list is NULL). lwsws enables a
+	 * plugin's protocol only on the vhosts that list it, so being here is
+	 * being listed; roomcast-server builds the protocol into every vhost,
+	 * and server/conf.c gives the listed one "default": "1" if it lacks it.
+	 */
+#if defined(LWS_PLUGIN_STATIC)
 	vhd->enabled = pvo != NULL;
+#else
+	vhd->enabled = 1;
+#endif
 	for (; pvo; pvo = pvo->next)
 		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
 			      sizeof(err))) {

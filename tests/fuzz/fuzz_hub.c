@@ -44,6 +44,8 @@
  *  gap_accounted   seq gaps seen by a client never exceed the messages
  *                  counted dropped for it
  *  close_code      close() only with 4001 (policy close / shed) or 1001
+ *  queued_cap      after every operation all rings together hold no more
+ *                  than max-queued-bytes (the shed after a fan-out)
  *  members_list    a members answer lists distinct users, no more than
  *                  its connection count, and echoes the request id
  *  history_msgs    a history answer holds the room's broadcasts in
@@ -102,6 +104,7 @@ static struct hub *hub;
 static struct json_tokener *tok;
 static struct rconf conf[2];
 static int64_t now_ms;
+static size_t queued_cap;	/* max-queued-bytes; 0: none */
 static int trace;		/* RC_FUZZ_TRACE=1: print the conversation */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -407,6 +410,7 @@ check_books(void)
 	CHECK("stats_connections", rm_stats.connections_active == live);
 	CHECK("stats_queued_bytes", rm_stats.queued_bytes == queued);
 	CHECK("stats_rooms", rm_stats.rooms_active == n_rooms);
+	CHECK("queued_cap", !queued_cap || rm_stats.queued_bytes <= queued_cap);
 }
 
 /*
@@ -637,8 +641,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			set(&conf[k], "max-messages-per-second", "3");
 		set(&conf[k], "drop-policy", !(cfg & 2) != !flip ? "close" : "drop");
 		set(&conf[k], "presence-events", !(cfg & 4) != !flip ? "on" : "off");
-		if (cfg & 8)
-			set(&conf[k], "max-queued-bytes", "1500");
 		if (cfg & 0x10)
 			set(&conf[k], "send-ring-bytes", "300");
 		if (cfg & 0x20)
@@ -659,6 +661,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		hub_set_options(hub, &po);
 	}
+	/* the cap alone, varied per run (hub_set_max_queued_bytes) */
+	queued_cap = cfg & 8 ? 1500 : 0;
+	hub_set_max_queued_bytes(hub, queued_cap);
 	memset(fk, 0, sizeof(fk));
 	for (i = 0; i < N_CLIENTS; i++)
 		connect_client(i);

@@ -22,7 +22,7 @@ static const char *const protocol_keys[] = {
 static const char *const extra_keys[] = {
 	"messages_received_per_second", "slow_consumer_closes",
 	"connections_refused", "rate_limited", "refused_per_ip",
-	"slow_consumers_shed", "queued_bytes",
+	"slow_consumers_shed", "queued_bytes", "alloc_failures",
 };
 #define N_EXTRA_KEYS (sizeof(extra_keys) / sizeof(extra_keys[0]))
 

@@ -28,6 +28,7 @@ extern CU_TestInfo htable_tests[];
 extern CU_TestInfo guest_id_tests[];
 extern CU_TestInfo history_tests[];
 extern CU_TestInfo conf_tests[];
+extern CU_TestInfo qindex_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

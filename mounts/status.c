@@ -11,6 +11,7 @@
 #endif
 #include <libwebsockets.h>
 
+#include "api_mount.h"
 #include "rm_clock.h"
 #include "stats.h"
 #include "status.h"
@@ -59,7 +60,7 @@ static unsigned int bodies_pending;
 unsigned int
 roomcast_status_in_flight(void)
 {
-	return bodies_pending;
+	return bodies_pending + api_mount_in_flight();
 }
 
 static int
@@ -67,10 +68,13 @@ status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 {
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
 		      *end = hdr + sizeof(hdr) - 1;
-	char path[64];
+	char path[192];
 	const char *type;
 	unsigned int status;
 
+	/* the server API (api.c): any method, its own answers */
+	if (api_mount_uri(wsi, path, sizeof(path)) && api_mount_path(path))
+		return api_mount_http(wsi, &pss->api, path);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
 		/* only GET: other methods have no URI token here */
 		lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
@@ -103,7 +107,13 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
+	case LWS_CALLBACK_HTTP_BODY:
+		return pss ? api_mount_body(wsi, pss->api, in, len) : 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return pss ? api_mount_body_done(wsi, pss->api) : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss && pss->api)
+			return api_mount_writeable(wsi, &pss->api);
 		if (!pss || !pss->len)
 			break;
 		bodies_pending--;
@@ -117,6 +127,8 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss)
+			api_mount_closed(&pss->api);
 		if (pss && pss->len) {	/* closed before its body left */
 			bodies_pending--;
 			pss->len = 0;

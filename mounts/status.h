@@ -13,7 +13,10 @@
 /* Room for the largest answer (the Prometheus text) after LWS_PRE. */
 #define ROOMCAST_STATUS_BODY_MAX 4096
 
+struct api_conn;
+
 struct pss__roomcast_status {
+	struct api_conn *api;	/* an /api/ request in progress (api.c) */
 	size_t len;		/* body bytes waiting to be written */
 	unsigned char buf[LWS_PRE + ROOMCAST_STATUS_BODY_MAX];
 };

@@ -8,6 +8,7 @@
 #define HUB_INTERNAL_H
 
 #include "hub.h"
+#include "idem.h"
 
 struct client {
 	uint64_t conn_id;
@@ -43,6 +44,7 @@ struct hub {
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;
+	struct idem *idem;		/* the API's keys (hub_api.c), lazily */
 };
 
 #endif

@@ -138,6 +138,13 @@ static const char *const unsupported_opts[] = {
 /* Names lws itself reads from a protocol's per-vhost options. */
 static const char *const lws_opts[] = { "status", "default", "raw" };
 
+/*
+ * The server API's key: process-wide, so taken by the glue from whichever
+ * vhost sets it (mounts/api.c), not kept per vhost. Checked here only for
+ * being non-empty, so --option refuses an empty one early.
+ */
+static const char *const api_opts[] = { "api-key", "api-key-file" };
+
 static int
 set_uint(const struct uint_opt *o, struct rconf *c, const char *value,
 	 char *err, size_t errlen)
@@ -198,6 +205,13 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;
+	for (i = 0; i < sizeof(api_opts) / sizeof(api_opts[0]); i++)
+		if (!strcmp(name, api_opts[i])) {
+			if (*value)
+				return RM_OK;
+			snprintf(err, errlen, "%s: empty", name);
+			return RM_E_INVAL;
+		}
 	for (i = 0; i < sizeof(unsupported_opts) / sizeof(unsupported_opts[0]);
 	     i++)
 		if (!strcmp(name, unsupported_opts[i])) {

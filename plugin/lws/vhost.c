@@ -14,6 +14,7 @@
 #include "stats.h"
 #include "roomcast_lws.h"
 #include "status.h"
+#include "api_mount.h"
 
 #include <string.h>
 
@@ -58,6 +59,7 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 {
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
+	const struct lws_protocol_vhost_options *opts = pvo;
 	struct vhd__roomcast *vhd;
 	char err[160];
 
@@ -80,6 +82,11 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 			rconf_free(&vhd->conf);
 			return -1;
 		}
+	/* api-key / api-key-file: process-wide, for the status mount */
+	if (api_mount_configure(&vhd->conf, opts, lws_get_vhost_name(vh))) {
+		rconf_free(&vhd->conf);
+		return -1;
+	}
 	if (glue_hold(vhd->context))
 		return -1;
 	wakes_bound(&vhd->conf);
@@ -94,6 +101,7 @@ vhost_on_destroy(struct vhd__roomcast *vhd)
 	if (!vhd)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
+	api_mount_forget(&vhd->conf);
 	rconf_free(&vhd->conf);
 	glue_release();
 }

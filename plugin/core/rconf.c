@@ -2,6 +2,7 @@
  * rconf.c: option parsing for roomcast.v1 (see rconf.h).
  */
 #include "rconf.h"
+#include "apikey.h"
 #include "rm_err.h"
 
 #include <errno.h>
@@ -140,8 +141,8 @@ static const char *const lws_opts[] = { "status", "default", "raw" };
 
 /*
  * The server API's key: process-wide, so taken by the glue from whichever
- * vhost sets it (mounts/api.c), not kept per vhost. Checked here only for
- * being non-empty, so --option refuses an empty one early.
+ * vhost sets it (mounts/api.c), not kept per vhost. Checked here (a key
+ * file read once) so that --option refuses a bad one with its reason.
  */
 static const char *const api_opts[] = { "api-key", "api-key-file" };
 
@@ -207,10 +208,13 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 			return RM_OK;
 	for (i = 0; i < sizeof(api_opts) / sizeof(api_opts[0]); i++)
 		if (!strcmp(name, api_opts[i])) {
-			if (*value)
-				return RM_OK;
-			snprintf(err, errlen, "%s: empty", name);
-			return RM_E_INVAL;
+			struct apikey k = { 0 };
+			int r = apikey_set(&k, i ? NULL : value,
+					   i ? value : NULL, err, errlen);
+
+			/* a key file that cannot be read stops the start */
+			apikey_clear(&k);
+			return r ? RM_E_INVAL : RM_OK;
 		}
 	for (i = 0; i < sizeof(unsupported_opts) / sizeof(unsupported_opts[0]);
 	     i++)

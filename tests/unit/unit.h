@@ -23,6 +23,8 @@ extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];
 extern CU_TestInfo store_tests[];
 extern CU_TestInfo jwt_tests[];
+extern CU_TestInfo idem_tests[];
+extern CU_TestInfo api_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

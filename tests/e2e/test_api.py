@@ -388,11 +388,25 @@ def test_key_file_reread(start_server, tmp_path):
     assert b"first-key" not in log and b"second-key" not in log
 
 
+@pytest.mark.server_only
 def test_key_file_unreadable_stops_start(start_server, tmp_path):
     from serverctl import ServerError
     with pytest.raises(ServerError) as e:
         start_server({"api-key-file": str(tmp_path / "missing")})
     assert "api-key-file" in str(e.value)
+
+
+@pytest.mark.lwsws_only
+def test_key_file_unreadable_under_lwsws_api_off(start_server, tmp_path):
+    """lwsws 4.1.6 goes on when a protocol's vhost init fails (it only
+    logs it), so there a key file that cannot be read leaves the API off
+    (404) with the reason in the log (docs/API.md)."""
+    srv = start_server({"api-key-file": str(tmp_path / "missing")})
+    a = Api(srv.status_port)
+    assert a.post("/api/publish", {"room_id": "r", "content": 1})[0] == 404
+    a.close()
+    with open(srv.stderr_path, "rb") as f:
+        assert b"api-key-file: cannot read" in f.read()
 
 
 @pytest.mark.server_only
@@ -446,6 +460,11 @@ def test_flood_of_api_calls_bounded(aserver, api):
     elapsed = time.monotonic() - t0
     grown = rss_kb(pid) - before
     print("5550 API calls in %.2f s (%.0f/s), RSS +%d kB" % (elapsed, 5550 / elapsed, grown))
-    assert grown < 64 * 1024, "RSS grew %d kB" % grown
+    # ASan keeps freed memory in its quarantine (256 MB by default), so
+    # there only a gross leak shows; the plain build's bound is the real one
+    with open("/proc/%d/maps" % pid) as f:
+        asan = "libasan" in f.read()
+    limit = (320 if asan else 16) * 1024
+    assert grown < limit, "RSS grew %d kB" % grown
     c.close()
     assert get_stats(aserver.status_port)["connections_active"] >= 0

@@ -177,6 +177,19 @@ port_of(struct json_object *vhost)
 	return p ? atoi(p) : -1;
 }
 
+/* Notes the API key options (for `roomcast-server publish`). */
+static void
+note_api(struct json_object *pvo, struct conf_summary *sum)
+{
+	const char *k = get_str(pvo, "api-key"), *f = get_str(pvo,
+							     "api-key-file");
+
+	if (k)
+		snprintf(sum->api_key, sizeof(sum->api_key), "%s", k);
+	if (f)
+		snprintf(sum->api_key_file, sizeof(sum->api_key_file), "%s", f);
+}
+
 /* Applies the overrides to one file's vhosts. Returns 0 or -1. */
 static int
 override_vhosts(struct json_object *root, const struct conf_overrides *o,
@@ -208,12 +221,16 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 			for (k = 0; k < o->n_options; k++)
 				json_object_object_add(pvo, o->opt_name[k],
 					json_object_new_string(o->opt_value[k]));
+			note_api(pvo, sum);
 		} else if (mounts_status(vh)) {
 			if (o->status_port == 0)
 				continue;	/* --status-port 0: no status vhost */
 			if (o->status_port > 0)
 				set_port(vh, o->status_port);
 			sum->status_port = port_of(vh);
+			snprintf(sum->status_iface, sizeof(sum->status_iface),
+				 "%s", get_str(vh, "interface") ?
+				 get_str(vh, "interface") : "");
 		}
 		json_object_array_add(kept, json_object_get(vh));
 	}
@@ -262,6 +279,7 @@ conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
 	DIR *d;
 	int r = 0;
 
+	memset(sum, 0, sizeof(*sum));
 	sum->ws_port = sum->status_port = -1;
 	if (!realpath(o->dir, base)) {
 		snprintf(err, errlen, "--config %s: %s", o->dir,

@@ -468,3 +468,35 @@ def test_flood_of_api_calls_bounded(aserver, api):
     assert grown < limit, "RSS grew %d kB" % grown
     c.close()
     assert get_stats(aserver.status_port)["connections_active"] >= 0
+
+
+# ---- roomcast-server publish ------------------------------------------------------------
+
+@pytest.mark.server_only
+def test_cli_publish(start_server, tmp_path):
+    import subprocess
+    from serverctl import SERVER_BIN
+    keyfile = tmp_path / "key"
+    keyfile.write_text("cli-key\n")
+    srv = start_server({"api-key-file": str(keyfile)})
+    room = unique_room("cli")
+    c = member(srv, room, "reader")
+    base = [SERVER_BIN, "publish", "--status-port", str(srv.status_port),
+            "--option", "api-key-file=%s" % keyfile]
+    out = subprocess.run(base + ["--sender", "ops", room, '{"text":"hi"}'],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out
+    ans = json.loads(out.stdout)
+    assert ans["room_id"] == room and ans["seq"] == 1
+    m = c.expect("broadcast")
+    assert (m["sender"], m["content"]) == ("ops", {"text": "hi"})
+    bad = subprocess.run(base + [room, "{not json"], capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 2 and "JSON" in bad.stderr
+    wrong = subprocess.run([SERVER_BIN, "publish", "--status-port", str(srv.status_port),
+                            "--option", "api-key=nope", room, "1"],
+                           capture_output=True, text=True, timeout=10)
+    assert wrong.returncode == 1 and json.loads(wrong.stdout)["error"] == "unauthorized"
+    helptext = subprocess.run([SERVER_BIN, "publish", "--help"], capture_output=True,
+                              text=True, timeout=10)
+    assert helptext.returncode == 0 and "example" in helptext.stdout
+    c.close()

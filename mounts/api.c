@@ -307,12 +307,19 @@ api_mount_http(struct lws *wsi, struct api_conn **ac, const char *path)
 
 	if (!a)
 		return -1;
+	/* a request whose answer never finished (pipelining): let it go */
+	api_mount_closed(ac);
 	*ac = a;
 	lws_strncpy(a->path, path, sizeof(a->path));
 	method_of(wsi, a);
 	a->limit = api_conf_of ? api_conf_of->max_message_size : 0;
 	st = precheck(wsi, a);
-	if (!st && (clen > (int64_t)a->limit || clen == -2)) {
+	if (!st && clen == -2) {
+		a->close_after = 1;
+		return answer(wsi, a, api_error(&a->out, 400, "bad_request",
+			      "Content-Length is not a number"));
+	}
+	if (!st && clen > (int64_t)a->limit) {
 		/* decided from Content-Length: the body is never read */
 		a->close_after = 1;
 		return answer(wsi, a, api_error(&a->out, 413, "too_large",

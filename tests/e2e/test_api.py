@@ -342,6 +342,24 @@ def test_413_from_content_length_without_reading(aserver):
     conn.close()
 
 
+@pytest.mark.parametrize("how", ["no-length", "chunked"])
+def test_post_without_content_length_400(aserver, how):
+    """lws 4.1.6 would hand chunk framing over as body: refused."""
+    conn = http.client.HTTPConnection("127.0.0.1", aserver.status_port, timeout=5)
+    body = json.dumps({"room_id": unique_room("ch"), "content": 1}).encode()
+    if how == "chunked":
+        conn.request("POST", "/api/publish", body=iter([body]), encode_chunked=True,
+                     headers={"Authorization": "Bearer " + KEY})
+    else:
+        conn.putrequest("POST", "/api/publish")
+        conn.putheader("Authorization", "Bearer " + KEY)
+        conn.endheaders()
+    r = conn.getresponse()
+    ans = json.loads(r.read())
+    assert r.status == 400 and ans["error"] == "bad_request", ans
+    conn.close()
+
+
 def test_413_just_over_and_ok_at_limit(api):
     pad = "x" * MAX_MSG
     st, ans, _ = api.post("/api/publish", None, raw=('{"room_id":"r","content":"%s"}' % pad).encode())

@@ -19,6 +19,7 @@
 #include "api.h"
 #include "api_mount.h"
 #include "apikey.h"
+#include "chunked.h"
 #include "glue.h"
 #include "rconf.h"
 #include "rm_clock.h"
@@ -41,6 +42,8 @@ struct api_conn {
 	int close_after;	/* the rest of the body is not read: close */
 	int answering;		/* headers written, body to write */
 	int holds_body;		/* counted in bodies_held */
+	int is_chunked;		/* Transfer-Encoding: chunked, decoded here */
+	struct chunked ch;
 	char path[API_PATH_MAX];
 	char query[40];
 	char *body;
@@ -325,15 +328,22 @@ api_mount_http(struct lws *wsi, struct api_conn **ac, const char *path)
 		return answer(wsi, a, api_error(&a->out, 413, "too_large",
 			      "the body is over max-message-size"));
 	}
-	if (!st && a->method == API_POST && (clen == -1 || chunked)) {
-		/*
-		 * lws 4.1.6 does not undo chunked framing in a request: it
-		 * would hand us the chunk lines as body, up to 100 MB.
-		 */
+	if (!st && a->method == API_POST && clen == -1 && !chunked) {
+		/* lws would read up to 100 MB as body, until the peer closes */
 		a->close_after = 1;
 		return answer(wsi, a, api_error(&a->out, 400, "bad_request",
-			      "a POST needs a Content-Length (no chunked "
-			      "bodies)"));
+			      "a POST needs a Content-Length or chunked "
+			      "transfer coding"));
+	}
+	if (chunked && clen < 0) {
+		/*
+		 * lws 4.1.6 passes a chunked body on with its framing and
+		 * never ends it: decoded here (chunked.h), and the connection
+		 * closed after the answer, since lws would take the next
+		 * request for more body.
+		 */
+		a->is_chunked = 1;
+		a->close_after = 1;
 	}
 	if (clen <= 0 && !chunked)	/* no body follows */
 		return st ? answer(wsi, a, st) : run(wsi, a);
@@ -358,18 +368,13 @@ api_mount_http(struct lws *wsi, struct api_conn **ac, const char *path)
 	return 0;
 }
 
-int
-api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
-	       size_t len)
+/*
+ * Appends @len bytes (within the limit) to the body, growing it. Out of
+ * memory: the request is refused (503), the rest of its body dropped.
+ */
+static int
+api_mount_append(struct api_conn *a, const void *in, size_t len)
 {
-	if (!a || a->reject || a->answering)
-		return 0;	/* read and forgotten */
-	if (a->len + len > a->limit) {
-		/* chunked and over: stop here, answer, close */
-		a->close_after = 1;
-		return answer(wsi, a, api_error(&a->out, 413, "too_large",
-			      "the body is over max-message-size"));
-	}
 	if (a->len + len > a->cap) {
 		size_t cap = a->cap * 2 > a->len + len ? a->cap * 2
 						       : a->len + len;
@@ -386,6 +391,65 @@ api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
 	}
 	memcpy(a->body + a->len, in, len);
 	a->len += len;
+	return 0;
+}
+
+/* The chunked decoder's sink: into the body, or nowhere when refused. */
+static int
+take_decoded(void *arg, const char *data, size_t len)
+{
+	struct api_conn *a = arg;
+
+	if (a->reject)
+		return 0;	/* read and forgotten */
+	if (a->len + len > a->limit) {
+		/*
+		 * Over: nothing more is kept, the rest is read to its last
+		 * chunk (lws reads at most 100 MB) so that the 413 reaches a
+		 * client still sending, then the connection is closed.
+		 */
+		drop_body(a);
+		a->reject = api_error(&a->out, 413, "too_large",
+				      "the body is over max-message-size");
+		return 0;
+	}
+	return api_mount_append(a, data, len);
+}
+
+/* A piece of a chunked body: decoded; answered at its end. */
+static int
+body_chunked(struct lws *wsi, struct api_conn *a, const char *in,
+	     size_t len)
+{
+	size_t used;
+	int r = chunked_feed(&a->ch, in, len, take_decoded, a, &used);
+
+	if (r < 0)
+		return answer(wsi, a, a->reject ? a->reject :
+			      api_error(&a->out, 400, "bad_request",
+					"bad chunked framing"));
+	if (r == 0)
+		return 0;
+	return a->reject ? answer(wsi, a, a->reject) : run(wsi, a);
+}
+
+int
+api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
+	       size_t len)
+{
+	if (!a || a->answering)
+		return 0;	/* read and forgotten */
+	if (a->is_chunked)
+		return body_chunked(wsi, a, in, len);
+	if (a->reject)
+		return 0;	/* read and forgotten */
+	if (a->len + len > a->limit) {
+		/* chunked and over: stop here, answer, close */
+		a->close_after = 1;
+		return answer(wsi, a, api_error(&a->out, 413, "too_large",
+			      "the body is over max-message-size"));
+	}
+	api_mount_append(a, in, len);
 	return 0;
 }
 

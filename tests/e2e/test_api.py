@@ -342,22 +342,52 @@ def test_413_from_content_length_without_reading(aserver):
     conn.close()
 
 
-@pytest.mark.parametrize("how", ["no-length", "chunked"])
-def test_post_without_content_length_400(aserver, how):
-    """lws 4.1.6 would hand chunk framing over as body: refused."""
+def test_post_without_content_length_400(aserver):
+    """Neither Content-Length nor chunked: lws would read the body up to
+    the peer's close; refused."""
     conn = http.client.HTTPConnection("127.0.0.1", aserver.status_port, timeout=5)
-    body = json.dumps({"room_id": unique_room("ch"), "content": 1}).encode()
-    if how == "chunked":
-        conn.request("POST", "/api/publish", body=iter([body]), encode_chunked=True,
-                     headers={"Authorization": "Bearer " + KEY})
-    else:
-        conn.putrequest("POST", "/api/publish")
-        conn.putheader("Authorization", "Bearer " + KEY)
-        conn.endheaders()
+    conn.putrequest("POST", "/api/publish")
+    conn.putheader("Authorization", "Bearer " + KEY)
+    conn.endheaders()
     r = conn.getresponse()
     ans = json.loads(r.read())
     assert r.status == 400 and ans["error"] == "bad_request", ans
     conn.close()
+
+
+def chunked_post(port, body_parts, key=KEY):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("POST", "/api/publish", body=iter(body_parts), encode_chunked=True,
+                  headers={"Authorization": "Bearer " + key})
+    r = conn.getresponse()
+    ans = json.loads(r.read())
+    conn.close()
+    return r.status, ans, r
+
+
+def test_chunked_body_publishes(aserver):
+    room = unique_room("chunk")
+    c = member(aserver, room, "m")
+    text = json.dumps({"room_id": room, "content": {"big": "y" * 1000}}).encode()
+    parts = [text[i:i + 97] for i in range(0, len(text), 97)]
+    st, ans, r = chunked_post(aserver.status_port, parts)
+    assert st == 200 and ans["room_id"] == room, ans
+    assert r.getheader("Connection", "").lower() == "close"
+    assert c.expect("broadcast")["content"] == {"big": "y" * 1000}
+    c.close()
+
+
+def test_chunked_body_over_limit_413(aserver):
+    """Counted while decoded: over the limit nothing more is kept, the rest
+    is read and dropped, then 413 and the connection closed."""
+    parts = [b'{"room_id":"r","content":"'] + [b"z" * 1000] * 50 + [b'"}']
+    st, ans, r = chunked_post(aserver.status_port, parts)
+    assert st == 413 and ans["error"] == "too_large"
+
+
+def test_chunked_body_bad_key_401(aserver):
+    st, ans, _ = chunked_post(aserver.status_port, [b'{"room_id":"r","content":1}'], key="no")
+    assert st == 401
 
 
 def test_413_just_over_and_ok_at_limit(api):

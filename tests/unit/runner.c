@@ -23,6 +23,7 @@ static CU_SuiteInfo suites[] = {
 	{ "jwt", jwt_suite_init, jwt_suite_cleanup, NULL, NULL, jwt_tests },
 	{ "idem", NULL, NULL, NULL, NULL, idem_tests },
 	{ "api", NULL, NULL, NULL, NULL, api_tests },
+	{ "chunked", NULL, NULL, NULL, NULL, chunked_tests },
 	CU_SUITE_INFO_NULL,
 };
 

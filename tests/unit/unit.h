@@ -25,6 +25,7 @@ extern CU_TestInfo store_tests[];
 extern CU_TestInfo jwt_tests[];
 extern CU_TestInfo idem_tests[];
 extern CU_TestInfo api_tests[];
+extern CU_TestInfo chunked_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

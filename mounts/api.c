@@ -299,58 +299,42 @@ content_length(struct lws *wsi)
 	return (int64_t)v;
 }
 
-int
-api_mount_http(struct lws *wsi, struct api_conn **ac, const char *path)
+/*
+ * What the body's length says before a byte of it is read: 0, or a status
+ * (with *@why) after which the connection is closed, the body never read.
+ * Marks a chunked body, decoded as it comes (chunked.h).
+ */
+static unsigned int
+length_check(struct api_conn *a, int64_t clen, int chunked, const char **why)
 {
-	struct api_conn *a = calloc(1, sizeof(*a));
-	int64_t clen = content_length(wsi);
-	int chunked = lws_hdr_total_length(wsi,
-				WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
-	unsigned int st;
-
-	if (!a)
-		return -1;
-	/* a request whose answer never finished (pipelining): let it go */
-	api_mount_closed(ac);
-	*ac = a;
-	lws_strncpy(a->path, path, sizeof(a->path));
-	method_of(wsi, a);
-	a->limit = api_conf_of ? api_conf_of->max_message_size : 0;
-	st = precheck(wsi, a);
-	if (!st && clen == -2) {
-		a->close_after = 1;
-		return answer(wsi, a, api_error(&a->out, 400, "bad_request",
-			      "Content-Length is not a number"));
-	}
-	if (!st && clen > (int64_t)a->limit) {
-		/* decided from Content-Length: the body is never read */
-		a->close_after = 1;
-		return answer(wsi, a, api_error(&a->out, 413, "too_large",
-			      "the body is over max-message-size"));
-	}
-	if (!st && a->method == API_POST && clen == -1 && !chunked) {
-		/* lws would read up to 100 MB as body, until the peer closes */
-		a->close_after = 1;
-		return answer(wsi, a, api_error(&a->out, 400, "bad_request",
-			      "a POST needs a Content-Length or chunked "
-			      "transfer coding"));
-	}
 	if (chunked && clen < 0) {
 		/*
 		 * lws 4.1.6 passes a chunked body on with its framing and
-		 * never ends it: decoded here (chunked.h), and the connection
-		 * closed after the answer, since lws would take the next
-		 * request for more body.
+		 * never ends it: decoded here, and the connection closed
+		 * after the answer, since lws would take the next request
+		 * for more body.
 		 */
 		a->is_chunked = 1;
 		a->close_after = 1;
-	}
-	if (clen <= 0 && !chunked)	/* no body follows */
-		return st ? answer(wsi, a, st) : run(wsi, a);
-	if (st) {
-		a->reject = st;	/* answered once the body is read */
 		return 0;
 	}
+	*why = "Content-Length is not a number";
+	if (clen == -2)
+		return 400;
+	*why = "the body is over max-message-size";
+	if (clen > (int64_t)a->limit)
+		return 413;
+	/* lws would read up to 100 MB as body, until the peer closes */
+	*why = "a POST needs a Content-Length or chunked transfer coding";
+	if (a->method == API_POST && clen == -1)
+		return 400;
+	return 0;
+}
+
+/* Sets up the buffer for a body to come (or refuses it, answered later). */
+static int
+expect_body(struct api_conn *a, int64_t clen)
+{
 	if (bodies_held >= API_MAX_BODIES) {
 		a->reject = api_error(&a->out, 503, "overloaded", "too many "
 				      "API requests at once");
@@ -366,6 +350,41 @@ api_mount_http(struct lws *wsi, struct api_conn **ac, const char *path)
 	a->holds_body = 1;
 	bodies_held++;
 	return 0;
+}
+
+int
+api_mount_http(struct lws *wsi, struct api_conn **ac, const char *path)
+{
+	struct api_conn *a = calloc(1, sizeof(*a));
+	int64_t clen = content_length(wsi);
+	int chunked = lws_hdr_total_length(wsi,
+				WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+	unsigned int st, lst;
+	const char *why = NULL;
+
+	if (!a)
+		return -1;
+	/* a request whose answer never finished (pipelining): let it go */
+	api_mount_closed(ac);
+	*ac = a;
+	lws_strncpy(a->path, path, sizeof(a->path));
+	method_of(wsi, a);
+	a->limit = api_conf_of ? api_conf_of->max_message_size : 0;
+	st = precheck(wsi, a);
+	lst = length_check(a, clen, chunked, &why);
+	if (lst) {
+		/* answered now (the first error in order), then closed */
+		a->close_after = 1;
+		return answer(wsi, a, st ? st : api_error(&a->out, lst,
+			      lst == 413 ? "too_large" : "bad_request", why));
+	}
+	if (clen <= 0 && !a->is_chunked)	/* no body follows */
+		return st ? answer(wsi, a, st) : run(wsi, a);
+	if (st) {
+		a->reject = st;	/* answered once the body is read */
+		return 0;
+	}
+	return expect_body(a, clen);
 }
 
 /*

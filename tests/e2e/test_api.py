@@ -390,6 +390,19 @@ def test_chunked_body_bad_key_401(aserver):
     assert st == 401
 
 
+def test_bad_key_with_huge_body_answered_at_once(aserver):
+    """401 comes first; a body that will not be read is not waited for."""
+    conn = http.client.HTTPConnection("127.0.0.1", aserver.status_port, timeout=5)
+    conn.putrequest("POST", "/api/publish")
+    conn.putheader("Authorization", "Bearer nope")
+    conn.putheader("Content-Length", str(1 << 30))
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 401 and json.loads(r.read())["error"] == "unauthorized"
+    assert r.getheader("Connection", "").lower() == "close"
+    conn.close()
+
+
 def test_413_just_over_and_ok_at_limit(api):
     pad = "x" * MAX_MSG
     st, ans, _ = api.post("/api/publish", None, raw=('{"room_id":"r","content":"%s"}' % pad).encode())

@@ -185,8 +185,14 @@ bail:
 	return status;
 }
 
-int
-cli_publish(int argc, char **argv)
+struct cli_args {
+	struct conf_overrides o;
+	const char *sender, *idem, *room, *json;
+};
+
+/* Returns 0 to go on, 1 after --help, -1 for a bad command line. */
+static int
+parse_cli(int argc, char **argv, struct cli_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -197,47 +203,56 @@ cli_publish(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conf_overrides o = { .dir = RM_DEFAULT_CONFIG_DIR, .port = -1,
-				    .status_port = -1 };
-	const char *sender = NULL, *idem = NULL;
-	struct conf_summary sum;
-	char dir[128], err[256], key[CLI_KEY_MAX], *body, *eq;
-	int ch, st;
+	char *eq;
+	int ch;
 
+	memset(a, 0, sizeof(*a));
+	a->o.dir = RM_DEFAULT_CONFIG_DIR;
+	a->o.port = a->o.status_port = -1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:s:o:u:k:h", longopts,
 				 NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o.dir = optarg;
-			break;
-		case 's':
-			o.status_port = atoi(optarg);
-			break;
-		case 'o':
+		if (ch == 'c') {
+			a->o.dir = optarg;
+		} else if (ch == 's') {
+			a->o.status_port = atoi(optarg);
+		} else if (ch == 'o') {
 			eq = strchr(optarg, '=');
-			if (!eq || o.n_options == CONF_MAX_OPTIONS)
-				goto bad;
+			if (!eq || a->o.n_options == CONF_MAX_OPTIONS)
+				return -1;
 			*eq = '\0';
-			o.opt_name[o.n_options] = optarg;
-			o.opt_value[o.n_options++] = eq + 1;
-			break;
-		case 'u':
-			sender = optarg;
-			break;
-		case 'k':
-			idem = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			goto bad;
+			a->o.opt_name[a->o.n_options] = optarg;
+			a->o.opt_value[a->o.n_options++] = eq + 1;
+		} else if (ch == 'u') {
+			a->sender = optarg;
+		} else if (ch == 'k') {
+			a->idem = optarg;
+		} else if (ch == 'h') {
+			return 1;
+		} else {
+			return -1;
 		}
 	}
 	if (argc - optind != 2)
-		goto bad;
-	if (conf_prepare(&o, dir, sizeof(dir), &sum, err, sizeof(err))) {
+		return -1;
+	a->room = argv[optind];
+	a->json = argv[optind + 1];
+	return 0;
+}
+
+int
+cli_publish(int argc, char **argv)
+{
+	struct cli_args a;
+	struct conf_summary sum;
+	char dir[128], err[256], key[CLI_KEY_MAX], *body;
+	int st = parse_cli(argc, argv, &a);
+
+	if (st) {
+		usage(st > 0 ? stdout : stderr);
+		return st > 0 ? 0 : 2;
+	}
+	if (conf_prepare(&a.o, dir, sizeof(dir), &sum, err, sizeof(err))) {
 		fprintf(stderr, "roomcast-server publish: %s\n", err);
 		return 2;
 	}
@@ -249,7 +264,7 @@ cli_publish(int argc, char **argv)
 	}
 	if (load_key(&sum, key, sizeof(key)))
 		return 2;
-	body = make_body(argv[optind], argv[optind + 1], sender, idem);
+	body = make_body(a.room, a.json, a.sender, a.idem);
 	if (!body)
 		return 2;
 	st = post(sum.status_iface, sum.status_port, key, body);
@@ -261,7 +276,4 @@ cli_publish(int argc, char **argv)
 		return 1;
 	}
 	return st >= 200 && st < 300 ? 0 : 1;
-bad:
-	usage(stderr);
-	return 2;
 }

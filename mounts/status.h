@@ -1,7 +1,8 @@
 /*
- * status.h: the status HTTP mount (GET /stats, /health, /metrics), an lws
- * protocol reached through a `callback://roomcast-status` mount. Its names
- * are in status_names.h, which needs no lws.
+ * status.h: the status HTTP mount (GET /stats, /health, /metrics, and the
+ * server API under /api/, api_mount.h), an lws protocol reached through a
+ * `callback://roomcast-status` mount. Its names are in status_names.h,
+ * which needs no lws.
  */
 #ifndef STATUS_H
 #define STATUS_H

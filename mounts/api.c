@@ -232,8 +232,10 @@ run(struct lws *wsi, struct api_conn *a)
 	if (!glue_hub || !api_key.set)
 		return answer(wsi, a, api_error(&a->out, 404, "not_found",
 						NULL));
+	wakes_begin();	/* members written in batches while publishes stream */
 	st = api_handle(glue_hub, &conf, a->method, a->path, a->query,
 			a->body, a->len, rm_clock_ms(), &a->out);
+	wakes_end_api(a->len);
 	return answer(wsi, a, st);
 }
 

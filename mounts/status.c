@@ -14,6 +14,7 @@
 #include "rm_clock.h"
 #include "stats.h"
 #include "status.h"
+#include "api_mount.h"
 
 #include <string.h>
 
@@ -50,14 +51,14 @@ render(const char *path, char *body, size_t max, size_t *len,
 }
 
 /*
- * Every answer is written whole inside the callback that rendered it, so
- * none is ever left pending: roomcast-server's shutdown asks, and never
- * waits on a count that a failed write could leave off by one (issue 12).
+ * Every status answer is written whole inside the callback that rendered
+ * it, so none is ever left pending: roomcast-server's shutdown waits only
+ * for server API answers still being written (api.c counts them).
  */
 unsigned int
 roomcast_status_in_flight(void)
 {
-	return 0;
+	return api_mount_in_flight();
 }
 
 /*
@@ -94,8 +95,11 @@ status_respond(struct lws *wsi, struct pss__roomcast_status *pss, int close)
 static int
 status_on_http(struct lws *wsi, struct pss__roomcast_status *pss)
 {
-	char path[64];
+	char path[192];
 
+	/* the server API (api.c): any method, its own answers */
+	if (api_mount_uri(wsi, path, sizeof(path)) && api_mount_path(path))
+		return api_mount_http(wsi, &pss->api, path);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
 		/* only GET: other methods have no URI token here */
 		lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
@@ -149,6 +153,18 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 		return status_refuse_upgrade(wsi);
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
+	case LWS_CALLBACK_HTTP_BODY:
+		return pss ? api_mount_body(wsi, pss->api, in, len) : 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return pss ? api_mount_body_done(wsi, pss->api) : 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss && pss->api)
+			return api_mount_writeable(wsi, &pss->api);
+		break;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss)
+			api_mount_closed(&pss->api);
+		break;
 	default:
 		break;
 	}

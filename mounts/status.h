@@ -1,7 +1,8 @@
 /*
- * status.h: the status HTTP mount (GET /stats, /health, /metrics), an lws
- * protocol reached through a `callback://roomcast-status` mount. Its names
- * are in status_names.h, which needs no lws.
+ * status.h: the status HTTP mount (GET /stats, /health, /metrics, and the
+ * server API under /api/, api_mount.h), an lws protocol reached through a
+ * `callback://roomcast-status` mount. Its names are in status_names.h,
+ * which needs no lws.
  */
 #ifndef STATUS_H
 #define STATUS_H
@@ -13,7 +14,10 @@
 /* Room for the largest answer (the Prometheus text) after LWS_PRE. */
 #define ROOMCAST_STATUS_BODY_MAX 4096
 
+struct api_conn;
+
 struct pss__roomcast_status {
+	struct api_conn *api;	/* an /api/ request in progress (api.c) */
 	size_t len;		/* the rendered body's bytes */
 	unsigned int status;	/* the rendered answer's HTTP status */
 	const char *type;	/* and its content type */

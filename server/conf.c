@@ -211,6 +211,19 @@ take_process_options(struct json_object *vh, struct json_object *pvo,
 	return r;
 }
 
+/* Notes the API key options (for `roomcast-server publish`). */
+static void
+note_api(struct json_object *pvo, struct conf_summary *sum)
+{
+	const char *k = get_str(pvo, "api-key"), *f = get_str(pvo,
+							     "api-key-file");
+
+	if (k)
+		snprintf(sum->api_key, sizeof(sum->api_key), "%s", k);
+	if (f)
+		snprintf(sum->api_key_file, sizeof(sum->api_key_file), "%s", f);
+}
+
 /* Applies the overrides to one file's vhosts. Returns 0 or -1. */
 static int
 override_vhosts(struct json_object *root, const struct conf_overrides *o,
@@ -254,12 +267,16 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 			if (!json_object_object_get_ex(pvo, "default", NULL))
 				json_object_object_add(pvo, "default",
 					json_object_new_string("1"));
+			note_api(pvo, sum);
 		} else if (mounts_status(vh)) {
 			if (o->status_port == 0)
 				continue;	/* --status-port 0: no status vhost */
 			if (o->status_port > 0)
 				set_port(vh, o->status_port);
 			sum->status_port = port_of(vh);
+			snprintf(sum->status_iface, sizeof(sum->status_iface),
+				 "%s", get_str(vh, "interface") ?
+				 get_str(vh, "interface") : "");
 		}
 		json_object_array_add(kept, json_object_get(vh));
 	}
@@ -308,6 +325,7 @@ conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
 	DIR *d;
 	int r = 0;
 
+	memset(sum, 0, sizeof(*sum));
 	sum->ws_port = sum->status_port = -1;
 	rconf_process_init(&sum->options);
 	if (!realpath(o->dir, base)) {

@@ -46,6 +46,10 @@ struct conf_summary {
 	int ws_port;			/* -1 if no WebSocket vhost */
 	int status_port;		/* -1 if no status vhost */
 	struct rconf_process options;	/* process-wide, and who gave them */
+	char status_iface[64];		/* its "interface", "" if none */
+	/* the server API's key options, as the roomcast vhost has them */
+	char api_key[512];
+	char api_key_file[512];
 };
 
 /*

@@ -8,6 +8,7 @@
  */
 #include <libwebsockets.h>
 
+#include "cli.h"
 #include "conf.h"
 #include "rconf.h"
 #include "rm_clock.h"
@@ -67,7 +68,11 @@ usage(FILE *f)
 		"                       0 turns it off)\n"
 		"  --option NAME=VALUE  set a roomcast.v1 option (see "
 		"docs/PROTOCOL.md), repeatable\n"
-		"  --help, --version\n",
+		"  --help, --version\n"
+		"\n"
+		"       roomcast-server publish [...] ROOM JSON\n"
+		"  posts JSON into ROOM through the server API (see "
+		"publish --help)\n",
 		RM_DEFAULT_CONFIG_DIR);
 }
 
@@ -260,7 +265,12 @@ main(int argc, char **argv)
 	struct conf_overrides o;
 	struct conf_summary sum;
 	char dir[128], err[256];
-	int r = parse_args(argc, argv, &o);
+	int r;
+
+	/* `roomcast-server publish ROOM JSON`: the API from a shell (cli.c) */
+	if (argc > 1 && !strcmp(argv[1], "publish"))
+		return cli_publish(argc - 1, argv + 1);
+	r = parse_args(argc, argv, &o);
 
 	if (r)
 		return r > 0 ? 0 : 2;

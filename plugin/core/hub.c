@@ -83,6 +83,7 @@ hub_destroy(struct hub *h)
 	while (h->clients)
 		hub_client_free(h, h->clients);
 	htable_idmap_fini(&h->conns);
+	idem_destroy(h->idem);
 	rooms_destroy(h->users);
 	rooms_destroy(h->rooms);
 	codec_destroy(h->codec);
@@ -595,6 +596,13 @@ epoch_of(const struct hub *h, const struct room *room, char *buf, size_t len)
 {
 	snprintf(buf, len, "%08" PRIx64 "-%" PRIu64, h->instance & 0xffffffffu,
 		 room->generation);
+}
+
+void
+hub_epoch(const struct hub *h, const struct room *room, char *buf,
+	  size_t len)
+{
+	epoch_of(h, room, buf, len);
 }
 
 /*

@@ -220,4 +220,8 @@ void hub_send(struct hub *h, struct client *c, struct msg *m);
 /* The room called @id, or NULL. */
 struct room *hub_room(struct hub *h, const char *id);
 
+/* Writes @room's epoch (PROTOCOL.md) into @buf (@len bytes, 32 is room). */
+void hub_epoch(const struct hub *h, const struct room *room, char *buf,
+	       size_t len);
+
 #endif

@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "htable.h"
 #include "qindex.h"
+#include "idem.h"
 
 struct client {
 	uint64_t conn_id;
@@ -57,6 +58,7 @@ struct hub {
 	size_t max_queued_bytes;
 	struct qindex qidx;
 	int shed_due;
+	struct idem *idem;		/* the API's keys (hub_api.c), lazily */
 };
 
 #endif

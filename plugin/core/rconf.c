@@ -2,6 +2,7 @@
  * rconf.c: option parsing for roomcast.v1 (see rconf.h).
  */
 #include "rconf.h"
+#include "apikey.h"
 #include "rm_err.h"
 
 #include <errno.h>
@@ -156,6 +157,13 @@ static const char *const unsupported_opts[] = {
 /* Names lws itself reads from a protocol's per-vhost options. */
 static const char *const lws_opts[] = { "status", "default", "raw" };
 
+/*
+ * The server API's key: process-wide, so taken by the glue from whichever
+ * vhost sets it (mounts/api.c), not kept per vhost. Checked here (a key
+ * file read once) so that --option refuses a bad one with its reason.
+ */
+static const char *const api_opts[] = { "api-key", "api-key-file" };
+
 static int
 set_uint(const struct uint_opt *o, struct rconf *c, const char *value,
 	 char *err, size_t errlen)
@@ -220,6 +228,16 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;
+	for (i = 0; i < sizeof(api_opts) / sizeof(api_opts[0]); i++)
+		if (!strcmp(name, api_opts[i])) {
+			struct apikey k = { 0 };
+			int r = apikey_set(&k, i ? NULL : value,
+					   i ? value : NULL, err, errlen);
+
+			/* a key file that cannot be read stops the start */
+			apikey_clear(&k);
+			return r ? RM_E_INVAL : RM_OK;
+		}
 	for (i = 0; i < sizeof(unsupported_opts) / sizeof(unsupported_opts[0]);
 	     i++)
 		if (!strcmp(name, unsupported_opts[i])) {

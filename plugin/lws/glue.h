@@ -143,6 +143,12 @@ void wakes_begin(void);
 /* After a RECEIVE piece of @len bytes from @wsi: hold on or release. */
 void wakes_end(struct lws *wsi, size_t len);
 
+/*
+ * After an API request of @len bytes ran between wakes_begin() and here:
+ * holds members' wakes while API publishes keep coming (wakes.c).
+ */
+void wakes_end_api(size_t len);
+
 /* Stops holding @wsi's wake: it is closing. */
 void wakes_forget(struct lws *wsi, struct pss__roomcast *pss);
 

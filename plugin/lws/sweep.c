@@ -17,6 +17,7 @@
  */
 #include "glue.h"
 
+#include "hub_api.h"
 #include "rm_clock.h"
 
 #include <malloc.h>
@@ -81,6 +82,8 @@ heartbeat_tick(lws_sorted_usec_list_t *sul)
 
 	for (c = hub_clients(glue_hub); c; c = hub_client_next(c))
 		heartbeat_check(hub_client_owner(c), now);
+	/* the API's expired idempotency keys, when no publish sweeps them */
+	hub_api_sweep(glue_hub, now);
 	trim_after_burst();
 	glue_drain_if_deprecated(glue_context);
 	lws_sul_schedule(glue_context, 0, sul, heartbeat_tick,

@@ -14,6 +14,7 @@
 #include "stats.h"
 #include "roomcast_lws.h"
 #include "status.h"
+#include "api_mount.h"
 
 #include <string.h>
 
@@ -58,6 +59,7 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 {
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
+	const struct lws_protocol_vhost_options *opts = pvo;
 	struct vhd__roomcast *vhd;
 	char err[256];
 
@@ -90,6 +92,11 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 			rconf_free(&vhd->conf);
 			return -1;
 		}
+	/* api-key / api-key-file: process-wide, for the status mount */
+	if (api_mount_configure(&vhd->conf, opts, lws_get_vhost_name(vh))) {
+		rconf_free(&vhd->conf);
+		return -1;
+	}
 	if (glue_hold(vhd->context, &vhd->conf, lws_get_vhost_name(vh), err,
 		      sizeof(err))) {
 		lwsl_err("%s: vhost %s: %s\n", __func__, lws_get_vhost_name(vh),
@@ -110,6 +117,7 @@ vhost_on_destroy(struct vhd__roomcast *vhd)
 	if (!vhd)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
+	api_mount_forget(&vhd->conf);
 	rconf_free(&vhd->conf);
 	/* a vhost whose init failed took no reference */
 	if (vhd->holds_glue)

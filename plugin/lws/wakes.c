@@ -102,6 +102,39 @@ wakes_end(struct lws *wsi, size_t len)
 			 release_wakes_timer, RM_WAKE_HOLD_US);
 }
 
+/*
+ * An API publish comes on a connection of its own (one request in flight
+ * on each), so there is no socket whose waiting input says more is
+ * coming: publishes count as a burst while the last one came less than
+ * this long ago. A lone one leaves at once; a stream is written to each
+ * member in batches, held at most this long (4 ms halved the API rate).
+ */
+#define RM_WAKE_HOLD_API_US 1000
+
+void
+wakes_end_api(size_t len)
+{
+	static int64_t last_us;
+	int64_t now = lws_now_usecs(), since = now - last_us;
+
+	held_wakes.receiving = 0;
+	last_us = now;
+	if (!held_wakes.count)
+		return;
+	held_wakes.msgs++;
+	held_wakes.bytes += len;
+	if (since >= RM_WAKE_HOLD_API_US ||
+	    held_wakes.msgs >= held_wakes.max_msgs ||
+	    held_wakes.bytes >= held_wakes.max_bytes) {
+		release_wakes();
+		return;
+	}
+	if (!lws_dll2_is_detached(&held_wakes.sul.list))
+		return;
+	lws_sul_schedule(glue_context, 0, &held_wakes.sul,
+			 release_wakes_timer, RM_WAKE_HOLD_API_US);
+}
+
 void
 wakes_forget(struct lws *wsi, struct pss__roomcast *pss)
 {

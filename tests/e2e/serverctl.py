@@ -47,11 +47,16 @@ class ServerError(Exception):
     pass
 
 
-def free_port():
-    """A TCP port free on loopback right now (bind 0, read, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(avoid=0):
+    """A TCP port free on loopback right now (bind 0, read, close), other
+    than `avoid` (the kernel may hand the same free port out twice in a
+    row, and a server given one port for both vhosts misbehaves)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port != avoid:
+            return port
 
 
 def port_open(port, host="127.0.0.1", tls=False, errors=None):
@@ -179,7 +184,7 @@ class Server:
         self.tls = tlsmode.ENABLED if tls is None else bool(tls)
         self.options = dict(options or {})
         self.port = free_port()
-        self.status_port = free_port() if status_port else 0
+        self.status_port = free_port(self.port) if status_port else 0
         self.extra_args = list(extra_args)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="roomcast-e2e-"))
         self.stderr_path = self.workdir / "stderr.log"
@@ -234,7 +239,7 @@ class Server:
                 self.killed_hard = False
                 self.port = free_port()
                 if self.status_port:
-                    self.status_port = free_port()
+                    self.status_port = free_port(self.port)
 
     def _start_once(self):
         env = dict(os.environ)

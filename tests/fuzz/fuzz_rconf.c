@@ -58,6 +58,7 @@ static const char *const other_names[] = {
 	"status", "default", "raw",	/* lws's own: accepted, ignored */
 	"history-size", "history-db", "auth-secret", "auth-secret-file",
 	"auth-timeout-s",		/* refused: not in this build */
+	"api-key", "api-key-file",	/* checked, kept by the API glue */
 };
 
 static uint64_t

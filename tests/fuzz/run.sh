@@ -20,7 +20,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CORPUS=$HERE/corpus
-TARGETS=${FUZZ_TARGETS:-"fuzz_codec fuzz_hub fuzz_rconf fuzz_validators fuzz_conf fuzz_jwt"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_codec fuzz_hub fuzz_rconf fuzz_validators fuzz_conf fuzz_jwt fuzz_api"}
 COMMON="-timeout=10 -rss_limit_mb=2048"
 
 usage() {

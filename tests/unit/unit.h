@@ -29,6 +29,9 @@ extern CU_TestInfo guest_id_tests[];
 extern CU_TestInfo history_tests[];
 extern CU_TestInfo conf_tests[];
 extern CU_TestInfo qindex_tests[];
+extern CU_TestInfo idem_tests[];
+extern CU_TestInfo api_tests[];
+extern CU_TestInfo chunked_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

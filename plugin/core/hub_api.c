@@ -1,0 +1,275 @@
+/*
+ * hub_api.c: the hub's side of the server API (see hub_api.h): publishes
+ * through the accept/deliver seam, direct messages, disconnects, and the
+ * rooms and history answers.
+ */
+#include "hub_api.h"
+#include "hub_internal.h"
+#include "history.h"
+#include "msg.h"
+#include "rm_err.h"
+#include "roster.h"
+#include "stats.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Makes room @room_id for a publish, as a join makes one: counted, with
+ * @history_size held messages (the API's vhost's history-size).
+ */
+static struct room *
+api_room(struct hub *h, const char *room_id, unsigned int history_size)
+{
+	struct room *room = hub_room(h, room_id);
+
+	if (room)
+		return room;
+	room = rooms_get_or_create(h->rooms, room_id, strlen(room_id));
+	if (!room)
+		return NULL;
+	rm_stats.rooms_active++;
+	if (history_size) {
+		room->data = malloc(sizeof(struct history));
+		if (room->data)
+			history_init(room->data, history_size);
+	}
+	return room;
+}
+
+/* A room no one is in that holds no history is freed at once. */
+static void
+settle(struct hub *h, struct room *room)
+{
+	const struct history *hs = room->data;
+
+	if (!room->n_members && (!hs || !hs->count) &&
+	    rooms_free_if_empty(h->rooms, room))
+		rm_stats.rooms_active--;
+}
+
+int
+hub_publish(struct hub *h, const char *room_id, const char *sender,
+	    const char *content, size_t content_len,
+	    unsigned int history_size, const char *idem_key,
+	    size_t idem_len, int64_t now_ms, struct hub_pub_result *out)
+{
+	struct idem_result first;
+	struct room *room;
+	struct msg *m;
+
+	memset(out, 0, sizeof(*out));
+	if (idem_key && !h->idem) {
+		h->idem = idem_create(IDEM_MAX_KEYS);
+		if (!h->idem)
+			return RM_E_NOMEM;
+	}
+	if (idem_key && idem_find(h->idem, room_id, idem_key, idem_len,
+				  now_ms, &first)) {
+		out->seq = first.seq;
+		memcpy(out->epoch, first.epoch, sizeof(out->epoch));
+		out->repeated = 1;
+		return RM_OK;
+	}
+	room = api_room(h, room_id, history_size);
+	if (!room)
+		return RM_E_NOMEM;
+	m = hub_accept_broadcast(h, room, sender, content, content_len);
+	if (!m) {
+		settle(h, room);
+		return RM_E_NOMEM;
+	}
+	/* counted as a member's broadcast is: one message received */
+	rm_stats.messages_received++;
+	if (room->data)
+		history_push(room->data, m);
+	hub_deliver(h, room, m);
+	msg_unref(m);
+	out->seq = room->seq;
+	hub_epoch(h, room, out->epoch, sizeof(out->epoch));
+	settle(h, room);
+	if (idem_key) {
+		_Static_assert(sizeof(first.epoch) == sizeof(out->epoch),
+			       "an idempotent result holds the whole epoch");
+		first.seq = out->seq;
+		memcpy(first.epoch, out->epoch, sizeof(first.epoch));
+		/* OOM: the key is not kept, the message is still sent */
+		idem_put(h->idem, room_id, idem_key, idem_len, &first, now_ms);
+	}
+	return RM_OK;
+}
+
+/* The open connection whose guest id is @id ("guest-<conn_id>"), or NULL. */
+static struct client *
+guest_of(struct hub *h, const char *id)
+{
+	struct client *c;
+	char buf[HUB_USER_ID_MAX];
+
+	if (strncmp(id, "guest-", 6))
+		return NULL;
+	/* linear, but only for API calls naming a guest */
+	for (c = h->clients; c; c = c->next)
+		if (!c->user_id && !strcmp(hub_user_id(c, buf), id))
+			return c;
+	return NULL;
+}
+
+int
+hub_api_direct(struct hub *h, const char *from, const char *to,
+	       const char *content, size_t content_len)
+{
+	struct room *u = rooms_find(h->users, to, strlen(to));
+	struct client *guest = u ? NULL : guest_of(h, to);
+	struct member *mb;
+	struct msg *m;
+	int n = 0;
+
+	if (!u && !guest)
+		return 0;
+	m = codec_encode_direct(from, content, content_len);
+	if (!m)
+		return RM_E_NOMEM;
+	rm_stats.messages_received++;
+	if (guest && !guest->closing) {
+		hub_send(h, guest, m);
+		n++;
+	}
+	for (mb = u ? u->members : NULL; mb; mb = mb->rnext) {
+		struct client *c = mb->client;
+
+		if (c->closing)
+			continue;
+		hub_send(h, c, m);
+		n++;
+	}
+	msg_unref(m);
+	return n;
+}
+
+static unsigned int
+close_one(struct hub *h, struct client *c)
+{
+	if (c->closing)
+		return 0;
+	c->closing = 1;
+	h->ops->close(c->owner, HUB_CLOSE_API_DISCONNECT);
+	return 1;
+}
+
+unsigned int
+hub_api_disconnect(struct hub *h, const char *user_id)
+{
+	struct room *u = rooms_find(h->users, user_id, strlen(user_id));
+	struct client *guest = u ? NULL : guest_of(h, user_id);
+	struct member *mb;
+	unsigned int n = 0;
+
+	if (guest)
+		return close_one(h, guest);
+	for (mb = u ? u->members : NULL; mb; mb = mb->rnext)
+		n += close_one(h, mb->client);
+	return n;
+}
+
+/*
+ * Turns a sealed {"type":T,REST} message into a malloc'd {@front,REST}:
+ * the API answers hold what the WebSocket answers hold, less their type.
+ */
+static char *
+reshape(struct msg *m, const char *front, size_t *len)
+{
+	const char *text = msg_text(m), *rest;
+	size_t flen = strlen(front), rlen;
+	char *out;
+
+	rest = strchr(text, ',');	/* after "type":"members" */
+	if (!rest || rest - text > 24)
+		return NULL;
+	rest++;
+	rlen = m->payload_len - (size_t)(rest - text);
+	out = malloc(1 + flen + rlen + 1);
+	if (!out)
+		return NULL;
+	out[0] = '{';
+	memcpy(out + 1, front, flen);
+	memcpy(out + 1 + flen, rest, rlen);
+	out[1 + flen + rlen] = '\0';
+	*len = 1 + flen + rlen;
+	return out;
+}
+
+char *
+hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
+	     size_t *len, int *found)
+{
+	struct room *room = hub_room(h, room_id);
+	char front[96], epoch[IDEM_EPOCH_MAX];
+	struct msg *m;
+	char *out;
+
+	*found = room != NULL;
+	if (!room)
+		return NULL;
+	hub_epoch(h, room, epoch, sizeof(epoch));
+	snprintf(front, sizeof(front), "\"seq\":%" PRIu64 ",\"epoch\":\"%s\",",
+		 room->seq, epoch);
+	m = roster_encode(room, NULL, max_bytes);
+	if (!m)
+		return NULL;
+	out = reshape(m, front, len);
+	msg_unref(m);
+	return out;
+}
+
+char *
+hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
+		size_t *len, int *found)
+{
+	struct room *room = hub_room(h, room_id);
+	const struct history *hs;
+	char front[64], epoch[IDEM_EPOCH_MAX];
+	struct msg **msgs = NULL, *m;
+	unsigned int n = 0, i;
+	char *out;
+
+	*found = room != NULL;
+	if (!room)
+		return NULL;
+	hs = room->data;
+	if (!limit)
+		limit = 100;
+	if (hs && hs->count)
+		n = limit < hs->count ? (unsigned int)limit : hs->count;
+	if (n) {
+		msgs = malloc(n * sizeof(*msgs));
+		if (!msgs)
+			return NULL;
+		for (i = 0; i < n; i++)
+			msgs[i] = history_get(hs, hs->count - n + i);
+	}
+	m = codec_encode_history(room->id, msgs, n, NULL);
+	free(msgs);
+	if (!m)
+		return NULL;
+	hub_epoch(h, room, epoch, sizeof(epoch));
+	snprintf(front, sizeof(front), "\"epoch\":\"%s\",", epoch);
+	out = reshape(m, front, len);
+	msg_unref(m);
+	return out;
+}
+
+void
+hub_api_sweep(struct hub *h, int64_t now_ms)
+{
+	if (h->idem)
+		idem_sweep(h->idem, now_ms);
+}
+
+unsigned int
+hub_api_idem_count(const struct hub *h)
+{
+	return h->idem ? idem_count(h->idem) : 0;
+}

@@ -216,6 +216,12 @@ start(const char *dir)
 			"(a port in use, or a bad option: see the log above)\n");
 		return -1;
 	}
+	/* PROTOCOL_INIT now, not at the first service: a bad option stops us */
+	if (lws_protocol_init(context) || roomcast_failed_vhosts()) {
+		fprintf(stderr, "roomcast-server: bad roomcast options (the "
+			"option is named in the log above)\n");
+		return -1;
+	}
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "hub.h"
 #include "hub_internal.h"
+#include "hub_auth.h"
 #include "history.h"
 #include "msg.h"
 #include "rm_err.h"
@@ -185,6 +186,7 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
 	c->tokens = conf->max_messages_per_second;
 	c->tokens_ms = now_ms;
+	hub_auth_client_init(c, now_ms);
 	c->next = h->clients;
 	if (h->clients)
 		h->clients->prev = c;
@@ -409,6 +411,7 @@ hub_client_free(struct hub *h, struct client *c)
 	if (c->user_id)
 		unindex_user(h, c);
 	free(c->user_id);
+	hub_auth_client_free(c);
 	ring_clear(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -643,7 +646,8 @@ find_guest(struct hub *h, const char *id, size_t len)
 	}
 	/* linear, but only for direct messages to guests */
 	for (c = h->clients; c; c = c->next)
-		if (c->conn_id == conn_id && !c->user_id)
+		if (c->conn_id == conn_id && !c->user_id &&
+		    hub_auth_reachable_guest(c))
 			return c;
 	return NULL;
 }
@@ -801,6 +805,8 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		send_error(h, c, e, error_text(e), &cmd);
 		return 0;
 	}
+	if (hub_auth_gate(h, c, &cmd))
+		return 0;
 	switch (cmd.op) {
 	case CODEC_OP_JOIN:
 		on_join(h, c, &cmd);
@@ -823,6 +829,8 @@ hub_on_text(struct hub *h, struct client *c, const char *text, size_t len,
 	case CODEC_OP_MEMBERS:
 		on_members(h, c, &cmd);
 		break;
+	case CODEC_OP_AUTH:	/* hub_auth_gate's */
+		break;
 	}
 	return 0;
 }
@@ -832,4 +840,16 @@ hub_on_binary(struct hub *h, struct client *c)
 {
 	send_error(h, c, RM_PE_BAD_FRAME, "binary messages are not part of "
 		   "roomcast.v1; send JSON as text", NULL);
+}
+
+void
+hub_client_leave(struct hub *h, struct client *c, struct member *mb)
+{
+	leave(h, c, mb);
+}
+
+int
+hub_client_index(struct hub *h, struct client *c)
+{
+	return index_user(h, c);
 }

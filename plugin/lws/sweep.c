@@ -17,6 +17,7 @@
  */
 #include "glue.h"
 
+#include "hub_auth.h"
 #include "rm_clock.h"
 
 #include <malloc.h>
@@ -77,10 +78,13 @@ static void
 heartbeat_tick(lws_sorted_usec_list_t *sul)
 {
 	int64_t now = rm_clock_ms();
+	time_t wall = time(NULL);
 	struct client *c;
 
 	for (c = hub_clients(glue_hub); c; c = hub_client_next(c))
-		heartbeat_check(hub_client_owner(c), now);
+		if (!hub_auth_sweep(glue_hub, c, now, wall))
+			heartbeat_check(hub_client_owner(c), now);
+	auth_poll_keys(wall);
 	trim_after_burst();
 	lws_sul_schedule(glue_context, 0, sul, heartbeat_tick,
 			 RM_HEARTBEAT_TICK_MS * LWS_US_PER_MS);

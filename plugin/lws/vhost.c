@@ -53,6 +53,15 @@ vhost_is_config_entry(struct lws *wsi)
 	return !strcmp(lws_get_protocol(wsi)->name, ROOMCAST_CONFIG_NAME);
 }
 
+/* Vhosts whose roomcast options were refused (roomcast_failed_vhosts). */
+static unsigned int failed_vhosts;
+
+unsigned int
+roomcast_failed_vhosts(void)
+{
+	return failed_vhosts;
+}
+
 static int
 vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 {
@@ -77,9 +86,18 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 			      sizeof(err))) {
 			lwsl_err("%s: vhost %s: option %s\n", __func__,
 				 lws_get_vhost_name(vh), err);
+			vhd->enabled = 0;	/* fail closed (auth) */
+			failed_vhosts++;
 			rconf_free(&vhd->conf);
 			return -1;
 		}
+	if (auth_vhost_init(vhd)) {
+		/* fail closed: never serve without the auth configured */
+		vhd->enabled = 0;
+		failed_vhosts++;
+		rconf_free(&vhd->conf);
+		return -1;
+	}
 	if (glue_hold(vhd->context))
 		return -1;
 	wakes_bound(&vhd->conf);
@@ -94,6 +112,7 @@ vhost_on_destroy(struct vhd__roomcast *vhd)
 	if (!vhd)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
+	auth_vhost_destroy(vhd);
 	rconf_free(&vhd->conf);
 	glue_release();
 }

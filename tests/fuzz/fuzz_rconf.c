@@ -56,7 +56,7 @@ static const char *const other_names[] = {
 	"drop-policy", "presence-events", "allowed-origins",
 	"status", "default", "raw",	/* lws's own: accepted, ignored */
 	"history-size", "history-db", "auth-secret", "auth-secret-file",
-	"auth-timeout-s",		/* refused: not in this build */
+	"auth-timeout-s", "auth-alg",	/* history-db refused; auth-* kept */
 };
 
 static uint64_t

@@ -21,6 +21,8 @@ static CU_SuiteInfo suites[] = {
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
 	{ "store", NULL, NULL, NULL, NULL, store_tests },
 	{ "jwt", jwt_suite_init, jwt_suite_cleanup, NULL, NULL, jwt_tests },
+	{ "hub_auth", NULL, NULL, hub_auth_test_setup, hub_auth_test_teardown,
+	  hub_auth_tests },
 	CU_SUITE_INFO_NULL,
 };
 

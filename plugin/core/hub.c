@@ -410,8 +410,8 @@ hub_client_free(struct hub *h, struct client *c)
 		leave(h, c, c->rooms);
 	if (c->user_id)
 		unindex_user(h, c);
-	free(c->user_id);
 	hub_auth_client_free(c);
+	free(c->user_id);
 	ring_clear(c);
 	if (c->prev)
 		c->prev->next = c->next;

@@ -24,9 +24,9 @@
 #define HUB_CLOSE_TOKEN_EXPIRED 4004
 
 /*
- * Authenticates @c with @claims verified at the handshake (?token=); the
- * hub owns @claims from then on, whatever the result. Returns RM_OK or
- * RM_E_NOMEM (the connection stays unauthenticated).
+ * Authenticates a new @c with @claims verified at the handshake
+ * (?token=); the hub owns @claims from then on, whatever the result.
+ * Returns RM_OK, or RM_E_INVAL if @c already has a user_id.
  */
 int hub_auth_attach(struct hub *h, struct client *c,
 		    struct auth_claims *claims);

@@ -8,6 +8,7 @@
  */
 #include <libwebsockets.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "rconf.h"
 #include "rm_clock.h"
@@ -197,6 +198,13 @@ start(const char *dir)
 			dir);
 		return -1;
 	}
+	/*
+	 * Room for a ?token= of AUTH_TOKEN_MAX bytes and the usual headers:
+	 * lws's default of 4096 bytes refuses one over about 4 KB. The
+	 * header table exists only while a handshake is in flight (cost:
+	 * docs/PERFORMANCE.md, auth).
+	 */
+	info.max_http_header_data = AUTH_TOKEN_MAX + 2048;
 	info.protocols = roomcast_protocols;
 	/*
 	 * No lws idle ("validity") timers: the plugin runs the heartbeat.

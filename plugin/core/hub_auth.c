@@ -201,9 +201,26 @@ room_allowed(const struct client *c, const struct codec_cmd *cmd)
 	}
 }
 
+/* Closes @c with 4004: its token's exp has come. */
+static void
+expire(struct hub *h, struct client *c)
+{
+	c->closing = 1;
+	h->ops->close(c->owner, HUB_CLOSE_TOKEN_EXPIRED);
+}
+
 int
 hub_auth_gate(struct hub *h, struct client *c, struct codec_cmd *cmd)
 {
+	/*
+	 * The sweep closes an expired connection up to a tick late; a message
+	 * in that window is not served on an expired token (nor refreshes it).
+	 */
+	if (c->claims && (int64_t)time(NULL) >= c->claims->exp) {
+		if (!c->closing)
+			expire(h, c);
+		return 1;
+	}
 	if (cmd->op == CODEC_OP_AUTH) {
 		on_auth(h, c, cmd);
 		return 1;

@@ -52,8 +52,9 @@ void hub_auth_client_free(struct client *c);
 
 /*
  * Handles @cmd when the auth rules decide it: answers `auth` messages,
- * and refuses with `unauthorized` what @c may not do. Returns 1 if @cmd
- * was handled (answered), 0 if the hub goes on with it.
+ * refuses with `unauthorized` what @c may not do, and closes with 4004
+ * (no answer) a connection whose token has expired. Returns 1 if @cmd
+ * was handled, 0 if the hub goes on with it.
  */
 int hub_auth_gate(struct hub *h, struct client *c, struct codec_cmd *cmd);
 

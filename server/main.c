@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 
 #include "cli.h"
+#include "auth.h"
 #include "conf.h"
 #include "rconf.h"
 #include "rm_clock.h"
@@ -203,6 +204,13 @@ start(const char *dir)
 			dir);
 		return -1;
 	}
+	/*
+	 * Room for a ?token= of AUTH_TOKEN_MAX bytes and the usual headers:
+	 * lws's default of 4096 bytes refuses one over about 4 KB. The
+	 * header table exists only while a handshake is in flight (cost:
+	 * docs/PERFORMANCE.md, auth).
+	 */
+	info.max_http_header_data = AUTH_TOKEN_MAX + 2048;
 	info.protocols = roomcast_protocols;
 	/* HTTP/1.1 only: TLS never negotiates h2 (docs/RELIABILITY.md) */
 	info.alpn = "http/1.1";
@@ -222,6 +230,12 @@ start(const char *dir)
 	if (lwsws_get_config_vhosts(context, &info, dir, &cs, &cs_len)) {
 		fprintf(stderr, "roomcast-server: cannot create the vhosts "
 			"(a port in use, or a bad option: see the log above)\n");
+		return -1;
+	}
+	/* PROTOCOL_INIT now, not at the first service: a bad option stops us */
+	if (lws_protocol_init(context) || roomcast_failed_vhosts()) {
+		fprintf(stderr, "roomcast-server: bad roomcast options (the "
+			"option is named in the log above)\n");
 		return -1;
 	}
 	return 0;

@@ -107,12 +107,13 @@ codec_json_valid(const char *text, size_t len)
 
 /* The top-level members the protocol reads, in jscan's @out order. */
 enum { K_TYPE, K_ROOM, K_USER, K_TO, K_CONTENT, K_ID, K_SINCE, K_EPOCH,
-       K_LIMIT, K_N };
+       K_LIMIT, K_TOKEN, K_N };
 
 static const char *const keys[K_N] = {
 	[K_TYPE] = "type", [K_ROOM] = "room_id", [K_USER] = "user_id",
 	[K_TO] = "to", [K_CONTENT] = "content", [K_ID] = "id",
 	[K_SINCE] = "since", [K_EPOCH] = "epoch", [K_LIMIT] = "limit",
+	[K_TOKEN] = "token",
 };
 
 static int
@@ -181,6 +182,7 @@ static const struct {
 	{ "direct", CODEC_OP_DIRECT },
 	{ "history", CODEC_OP_HISTORY },
 	{ "members", CODEC_OP_MEMBERS },
+	{ "auth", CODEC_OP_AUTH },
 };
 
 /* A type that does not fit type_buf is no known type and not echoed. */
@@ -271,6 +273,12 @@ decode_fields(const struct jscan_val *v, struct codec_cmd *cmd)
 		return RM_PE_MISSING_FIELD;
 	if (op == CODEC_OP_DIRECT && !is_string(&v[K_TO]))
 		return RM_PE_MISSING_FIELD;
+	if (op == CODEC_OP_AUTH) {
+		if (!is_string(&v[K_TOKEN]))
+			return RM_PE_MISSING_FIELD;
+		cmd->token.text = v[K_TOKEN].text;
+		cmd->token.len = v[K_TOKEN].len;
+	}
 	if (op == CODEC_OP_BROADCAST || op == CODEC_OP_DIRECT) {
 		if (!v[K_CONTENT].text)
 			return RM_PE_MISSING_FIELD;
@@ -305,7 +313,7 @@ decode_rules(const struct jscan_val *v, struct codec_cmd *cmd)
 	enum codec_op op = cmd->op;
 
 	if (op != CODEC_OP_PING && op != CODEC_OP_DIRECT &&
-	    !decode_id_string(&v[K_ROOM], cmd->room_buf,
+	    op != CODEC_OP_AUTH && !decode_id_string(&v[K_ROOM], cmd->room_buf,
 			      sizeof(cmd->room_buf), codec_room_valid,
 			      &cmd->room_id, &cmd->room_len))
 		return RM_PE_BAD_ROOM;
@@ -335,6 +343,8 @@ codec_decode(struct codec *c, const char *text, size_t len,
 	cmd->room_len = cmd->user_len = cmd->to_len = cmd->content_len = 0;
 	cmd->id.text = NULL;
 	cmd->id.len = 0;
+	cmd->token.text = NULL;
+	cmd->token.len = 0;
 	cmd->has_since = 0;
 	cmd->since = cmd->limit = 0;
 	switch (jscan_object(text, len, keys, K_N, v)) {
@@ -352,6 +362,16 @@ codec_decode(struct codec *c, const char *text, size_t len,
 	if (!e)
 		e = decode_rules(v, cmd);
 	return e;
+}
+
+ssize_t
+codec_unquote_span(const struct codec_span *s, char *buf, size_t size)
+{
+	struct jscan_val v = { .text = s->text, .len = s->len };
+
+	if (!s->text || s->len < 2)
+		return -1;
+	return unquote(&v, buf, size);
 }
 
 /*---- encoding ----*/
@@ -542,6 +562,21 @@ codec_encode_left(const char *room_id, const struct codec_span *id)
 {
 	return msg_printf("{\"type\":\"left\"" ID_FMT ",\"room_id\":\"%s\"}",
 			  ID_ARGS(id), room_id);
+}
+
+struct msg *
+codec_encode_left_reason(const char *room_id, const char *reason)
+{
+	return msg_printf("{\"type\":\"left\",\"room_id\":\"%s\","
+			  "\"reason\":\"%s\"}", room_id, reason);
+}
+
+struct msg *
+codec_encode_authed(const char *user_id, int64_t exp,
+		    const struct codec_span *id)
+{
+	return msg_printf("{\"type\":\"authed\"" ID_FMT ",\"user_id\":\"%s\","
+			  "\"exp\":%" PRId64 "}", ID_ARGS(id), user_id, exp);
 }
 
 struct msg *

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct msg;
 
@@ -49,6 +50,7 @@ enum codec_op {
 	CODEC_OP_DIRECT,
 	CODEC_OP_HISTORY,
 	CODEC_OP_MEMBERS,
+	CODEC_OP_AUTH,
 };
 
 #define CODEC_ROOM_MAX 128
@@ -100,6 +102,11 @@ struct codec_cmd {
 	 */
 	const char *epoch;
 	uint64_t limit;			/* history; 0 when absent */
+	/*
+	 * auth: the `token` string as written, quotes included (a token is
+	 * up to 8 KiB: it is not copied into the cmd; codec_unquote_span).
+	 */
+	struct codec_span token;
 	char type_buf[CODEC_REF_MAX + 1];
 	char room_buf[CODEC_ROOM_MAX + 1];
 	char user_buf[CODEC_USER_MAX + 1];
@@ -134,6 +141,14 @@ int codec_utf8_valid(const unsigned char *s, size_t len);
 int codec_room_valid(const char *s, size_t len);
 int codec_user_valid(const char *s, size_t len);
 
+/*
+ * Decodes the JSON string @s (quotes included, as codec_cmd.token) into
+ * @buf (@size bytes), NUL-terminated. Returns its length, or -1 when it
+ * does not fit or holds U+0000 or a lone surrogate.
+ */
+ssize_t codec_unquote_span(const struct codec_span *s, char *buf,
+			   size_t size);
+
 /* The wire name of @e ("bad_json", ...). */
 const char *codec_err_name(enum rm_proto_err e);
 
@@ -163,6 +178,11 @@ struct msg *codec_encode_joined_ex(const char *room_id, const char *user_id,
 				   const struct codec_span *id);
 struct msg *codec_encode_left(const char *room_id,
 			      const struct codec_span *id);
+/* A `left` the server started, with its "reason" (a plain word). */
+struct msg *codec_encode_left_reason(const char *room_id, const char *reason);
+/* {"type":"authed","user_id":U,"exp":E}, answering an `auth`. */
+struct msg *codec_encode_authed(const char *user_id, int64_t exp,
+				const struct codec_span *id);
 /*
  * Encodes a broadcast once; the result goes to every member. @content is
  * the JSON text of the value (codec_cmd.content), passed on byte for byte

@@ -6,6 +6,7 @@
 #include "hub_internal.h"
 #include "guest_id.h"
 #include "htable.h"
+#include "hub_auth.h"
 #include "history.h"
 #include "msg.h"
 #include "rm_err.h"
@@ -229,6 +230,7 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	sendq_init(&c->q, conf->send_ring_size, conf->send_ring_bytes);
 	c->tokens = conf->max_messages_per_second;
 	c->tokens_ms = now_ms;
+	hub_auth_client_init(c, now_ms);
 	c->next = h->clients;
 	if (h->clients)
 		h->clients->prev = c;
@@ -566,6 +568,7 @@ hub_client_free(struct hub *h, struct client *c)
 		leave(h, c, c->rooms);
 	if (c->user_id)
 		unindex_user(h, c);
+	hub_auth_client_free(c);
 	free(c->user_id);
 	ring_clear(h, c);
 	if (c->prev)
@@ -821,7 +824,7 @@ find_guest(struct hub *h, const char *id, size_t len)
 		return NULL;
 	c = htable_idmap_get(&h->conns, conn_id);
 	/* a connection that joined with a user_id is no longer its guest id */
-	return c && !c->user_id ? c : NULL;
+	return c && !c->user_id && hub_auth_reachable_guest(c) ? c : NULL;
 }
 
 static void
@@ -977,6 +980,8 @@ on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		send_error(h, c, e, error_text(e), &cmd);
 		return 0;
 	}
+	if (hub_auth_gate(h, c, &cmd))
+		return 0;
 	switch (cmd.op) {
 	case CODEC_OP_JOIN:
 		on_join(h, c, &cmd);
@@ -999,6 +1004,8 @@ on_text(struct hub *h, struct client *c, const char *text, size_t len,
 	case CODEC_OP_MEMBERS:
 		on_members(h, c, &cmd);
 		break;
+	case CODEC_OP_AUTH:	/* hub_auth_gate's */
+		break;
 	}
 	return 0;
 }
@@ -1019,4 +1026,16 @@ hub_on_binary(struct hub *h, struct client *c)
 	send_error(h, c, RM_PE_BAD_FRAME, "binary messages are not part of "
 		   "roomcast.v1; send JSON as text", NULL);
 	shed_if_due(h);
+}
+
+void
+hub_client_leave(struct hub *h, struct client *c, struct member *mb)
+{
+	leave(h, c, mb);
+}
+
+int
+hub_client_index(struct hub *h, struct client *c)
+{
+	return index_user(h, c);
 }

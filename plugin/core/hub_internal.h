@@ -30,6 +30,13 @@ struct client {
 	void *owner;			/* the transport's connection */
 	double tokens;			/* rate limit bucket */
 	int64_t tokens_ms;
+	/*
+	 * Auth (hub_auth.c), on a vhost with a keyring: the verified
+	 * token's claims, NULL until the connection authenticated; before
+	 * that, auth_by_ms is its 4003 deadline.
+	 */
+	struct auth_claims *claims;
+	int64_t auth_by_ms;
 	struct client *prev, *next;	/* every client of the hub */
 };
 
@@ -60,5 +67,11 @@ struct hub {
 	int shed_due;
 	struct idem *idem;		/* the API's keys (hub_api.c), lazily */
 };
+
+/* Leaves @mb's room (hub.c), telling the others; frees it if now empty. */
+void hub_client_leave(struct hub *h, struct client *c, struct member *mb);
+
+/* Files @c under its user_id for direct messages (hub.c); RM_E_NOMEM. */
+int hub_client_index(struct hub *h, struct client *c);
 
 #endif

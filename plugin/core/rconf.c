@@ -26,6 +26,7 @@ rconf_init(struct rconf *c)
 	c->max_rooms_per_connection = 64;
 	c->max_messages_per_second = 0;
 	c->presence_events = 0;
+	c->auth_timeout_s = 10;
 }
 
 void
@@ -36,6 +37,15 @@ rconf_free(struct rconf *c)
 	for (i = 0; i < c->n_origins; i++)
 		free(c->origins[i]);
 	c->n_origins = 0;
+	auth_keyring_destroy(c->keyring);
+	c->keyring = NULL;
+	free((char *)c->auth.alg);
+	free((char *)c->auth.secret);
+	free((char *)c->auth.secret_file);
+	free((char *)c->auth.public_key_file);
+	free((char *)c->auth.audience);
+	free((char *)c->auth.issuer);
+	memset(&c->auth, 0, sizeof(c->auth));
 }
 
 int
@@ -126,6 +136,7 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
 	UOPT("history-size", history_size, 0, 100000),
+	UOPT("auth-timeout-s", auth_timeout_s, 1, 86400),
 };
 
 /*
@@ -150,8 +161,7 @@ static const struct process_opt {
  * that does not start.
  */
 static const char *const unsupported_opts[] = {
-	"history-db", "auth-secret", "auth-secret-file",
-	"auth-timeout-s",
+	"history-db",
 };
 
 /* Names lws itself reads from a protocol's per-vhost options. */
@@ -204,6 +214,80 @@ set_choice(const char *name, const char *value, const char *a, const char *b,
 	return RM_OK;
 }
 
+/* The auth-* string options: where each is kept (checked together later). */
+static const char **
+auth_field(struct rconf *c, const char *name)
+{
+	if (!strcmp(name, "auth-alg"))
+		return &c->auth.alg;
+	if (!strcmp(name, "auth-secret"))
+		return &c->auth.secret;
+	if (!strcmp(name, "auth-secret-file"))
+		return &c->auth.secret_file;
+	if (!strcmp(name, "auth-public-key-file"))
+		return &c->auth.public_key_file;
+	if (!strcmp(name, "auth-audience"))
+		return &c->auth.audience;
+	if (!strcmp(name, "auth-issuer"))
+		return &c->auth.issuer;
+	return NULL;
+}
+
+static int
+set_auth(struct rconf *c, const char *name, const char *value, char *err,
+	 size_t errlen)
+{
+	const char **field = auth_field(c, name);
+	char *copy;
+
+	if (!field) {
+		snprintf(err, errlen, "%s: unknown option", name);
+		return RM_E_NOENT;
+	}
+	if (!*value) {
+		snprintf(err, errlen, "%s: empty value", name);
+		return RM_E_INVAL;
+	}
+	copy = strdup(value);
+	if (!copy) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return RM_E_INVAL;
+	}
+	free((char *)*field);
+	*field = copy;
+	return RM_OK;
+}
+
+int
+rconf_auth_load(struct rconf *c, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	auth_keyring_destroy(c->keyring);
+	c->keyring = NULL;
+	if (!auth_config_enabled(&c->auth)) {
+		const char *stray = c->auth.alg ? "auth-alg" :
+				    c->auth.audience ? "auth-audience" :
+				    c->auth.issuer ? "auth-issuer" : NULL;
+
+		if (!stray)
+			return RM_OK;
+		snprintf(err, errlen, "%s: set without auth-secret, "
+			 "auth-secret-file or auth-public-key-file", stray);
+		return RM_E_INVAL;
+	}
+	c->keyring = auth_keyring_create(&c->auth, err, errlen);
+	if (!c->keyring && strncmp(err, "auth-", 5)) {
+		/* a key file's error names the file: name the option too */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", c->auth.secret_file ?
+			 "auth-secret-file" : c->auth.public_key_file ?
+			 "auth-public-key-file" : "auth-secret", why);
+	}
+	return c->keyring ? RM_OK : RM_E_INVAL;
+}
+
 int
 rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 	  size_t errlen)
@@ -225,6 +309,8 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 				  err, errlen) ? RM_E_INVAL : RM_OK;
 	if (!strcmp(name, "allowed-origins"))
 		return set_origins(c, value, err, errlen);
+	if (!strncmp(name, "auth-", 5))
+		return set_auth(c, name, value, err, errlen);
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;

@@ -19,6 +19,8 @@
 #ifndef RCONF_H
 #define RCONF_H
 
+#include "auth.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +48,13 @@ struct rconf {
 	unsigned int history_size;	/* broadcasts held per room; 0 = off */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
+	/*
+	 * The auth-* options (strings owned), and the keyring
+	 * rconf_auth_load() builds from them: NULL = auth off on this vhost.
+	 */
+	struct auth_config auth;
+	unsigned int auth_timeout_s;
+	struct auth_keyring *keyring;
 	unsigned int given;		/* process-wide options set: 1 << i */
 };
 
@@ -99,6 +108,13 @@ void rconf_process_init(struct rconf_process *p);
  */
 int rconf_process_take(struct rconf_process *p, const struct rconf *c,
 		       const char *vhost, char *err, size_t errlen);
+/*
+ * Builds @c's keyring once every option is set (the auth-* options go
+ * together: a bad pairing or key file is refused here). Returns RM_OK
+ * (auth on or off; a warning, if any, in @err) or RM_E_INVAL with a
+ * one-line reason naming the option in @err.
+ */
+int rconf_auth_load(struct rconf *c, char *err, size_t errlen);
 
 /* Returns 1 if a browser @origin (the Origin header's value) may connect. */
 int rconf_origin_allowed(const struct rconf *c, const char *origin);

@@ -90,6 +90,8 @@ handshake_checks(struct lws *wsi, struct vhd__roomcast *vhd)
 		rm_stats.refused_per_ip++;
 		return refuse(wsi, 503, "Service Unavailable");
 	}
+	if (auth_glue_confirm(wsi, vhd))
+		return refuse(wsi, 401, "Unauthorized");
 	return 0;
 }
 
@@ -141,6 +143,11 @@ admission_established(struct lws *wsi, struct pss__roomcast *pss,
 	pss->client = hub_client_new(glue_hub, &vhd->conf, wsi, now);
 	if (!pss->client)
 		return -1;
+	if (auth_glue_established(wsi, vhd, pss->client)) {
+		hub_client_free(glue_hub, pss->client);
+		pss->client = NULL;
+		return -1;
+	}
 	if (vhd->conf.max_connections_per_ip) {
 		char addr[64];
 

@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * Several queued frames leave in one write of up to this many bytes:
@@ -168,6 +169,27 @@ void send_close(void *owner, int code);
 
 /* SERVER_WRITEABLE: the close, a ping, or the ring's next batch. */
 int send_writeable(struct lws *wsi, struct pss__roomcast *pss);
+
+/*---- auth.c ----*/
+
+/*
+ * CONFIRM_UPGRADE: checks a ?token= on the vhost's keyring and keeps its
+ * claims for the ESTABLISHED that follows. -1: a bad token (refuse 401).
+ */
+int auth_glue_confirm(struct lws *wsi, struct vhd__roomcast *vhd);
+
+/* ESTABLISHED: hands the ?token='s claims to @c; -1 refuses the link. */
+int auth_glue_established(struct lws *wsi, struct vhd__roomcast *vhd,
+			  struct client *c);
+
+/* PROTOCOL_INIT: builds the vhost's keyring; -1 (logged) stops it. */
+int auth_vhost_init(struct vhd__roomcast *vhd);
+
+/* PROTOCOL_DESTROY: the vhost's keyring is no longer polled. */
+void auth_vhost_destroy(struct vhd__roomcast *vhd);
+
+/* The sweep: re-reads key files that changed (auth_keyring_poll). */
+void auth_poll_keys(time_t now);
 
 /*---- sweep.c ----*/
 

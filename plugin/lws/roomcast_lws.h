@@ -28,6 +28,13 @@ extern const int roomcast_protocols_count;
  */
 void roomcast_begin_drain(void);
 
+/*
+ * How many vhosts refused their roomcast options at PROTOCOL_INIT (each
+ * logged with the option's name; such a vhost refuses every upgrade):
+ * roomcast-server stops its start when this is not 0.
+ */
+unsigned int roomcast_failed_vhosts(void);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 

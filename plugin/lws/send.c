@@ -5,6 +5,7 @@
  */
 #include "glue.h"
 
+#include "hub_auth.h"
 #include "msg.h"
 
 #include <string.h>
@@ -51,6 +52,10 @@ close_reason(int code)
 		return "slow consumer";
 	case RM_CLOSE_NO_PONG:
 		return "no pong";
+	case HUB_CLOSE_AUTH_TIMEOUT:
+		return "not authenticated in time";
+	case HUB_CLOSE_TOKEN_EXPIRED:
+		return "token expired";
 	default:
 		return "internal error";
 	}

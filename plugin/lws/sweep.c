@@ -18,6 +18,7 @@
 #include "glue.h"
 
 #include "hub_api.h"
+#include "hub_auth.h"
 #include "rm_clock.h"
 
 #include <malloc.h>
@@ -78,10 +79,13 @@ static void
 heartbeat_tick(lws_sorted_usec_list_t *sul)
 {
 	int64_t now = rm_clock_ms();
+	time_t wall = time(NULL);
 	struct client *c;
 
 	for (c = hub_clients(glue_hub); c; c = hub_client_next(c))
-		heartbeat_check(hub_client_owner(c), now);
+		if (!hub_auth_sweep(glue_hub, c, now, wall))
+			heartbeat_check(hub_client_owner(c), now);
+	auth_poll_keys(wall);
 	/* the API's expired idempotency keys, when no publish sweeps them */
 	hub_api_sweep(glue_hub, now);
 	trim_after_burst();

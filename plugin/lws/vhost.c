@@ -54,6 +54,15 @@ vhost_is_config_entry(struct lws *wsi)
 	return !strcmp(lws_get_protocol(wsi)->name, ROOMCAST_CONFIG_NAME);
 }
 
+/* Vhosts whose roomcast options were refused (roomcast_failed_vhosts). */
+static unsigned int failed_vhosts;
+
+unsigned int
+roomcast_failed_vhosts(void)
+{
+	return failed_vhosts;
+}
+
 static int
 vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 {
@@ -89,11 +98,20 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 			      sizeof(err))) {
 			lwsl_err("%s: vhost %s: option %s\n", __func__,
 				 lws_get_vhost_name(vh), err);
+			vhd->enabled = 0;	/* fail closed (auth) */
+			failed_vhosts++;
 			rconf_free(&vhd->conf);
 			return -1;
 		}
 	/* api-key / api-key-file: process-wide, for the status mount */
 	if (api_mount_configure(&vhd->conf, opts, lws_get_vhost_name(vh))) {
+		rconf_free(&vhd->conf);
+		return -1;
+	}
+	if (auth_vhost_init(vhd)) {
+		/* fail closed: never serve without the auth configured */
+		vhd->enabled = 0;
+		failed_vhosts++;
 		rconf_free(&vhd->conf);
 		return -1;
 	}
@@ -118,6 +136,7 @@ vhost_on_destroy(struct vhd__roomcast *vhd)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
 	api_mount_forget(&vhd->conf);
+	auth_vhost_destroy(vhd);
 	rconf_free(&vhd->conf);
 	/* a vhost whose init failed took no reference */
 	if (vhd->holds_glue)

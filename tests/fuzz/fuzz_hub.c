@@ -14,14 +14,20 @@
  *
  * Input: byte 0 = config bits (1 rate 3/s, 2 policy close, 4 presence on,
  * 8 max-queued-bytes 1500, 0x10 send-ring-bytes 300, 0x20 history-size 3
- * (50 with 0x80), 0x40 client 2 gets policy and presence flipped); then
+ * (50 with 0x80), 0x40 client 2 gets policy and presence flipped; 0x40
+ * and 0x80 together: client 2's vhost has auth on, HS256, auth-timeout-s
+ * 1); then
  * operations [op][arg][more...]: op & 15 is the kind, (op >> 4) % 3 the
  * client (an op on a closed client reconnects it instead):
  *   0 join room arg%5 as user (arg>>3)%6   1 leave room arg%5
  *   2,3 broadcast to room arg%5, content [kind][n]
- *   4 ping (id if arg odd)                 5 direct, target arg, content
+ *   4 ping (id if arg odd), members (arg & 2), or with arg & 0x80 an
+ *     auth message: a harness-signed HS256 token [t] (sub, exp in 0-3 s,
+ *     rooms and publish claims picked by t; t == 255: a bad signature)
+ *                                          5 direct, target arg, content
  *   6 raw text of arg bytes                7 binary message
- *   8,9 write arg%6 msgs of the ring       10 time += arg*10 ms
+ *   8,9 write arg%6 msgs of the ring       10 time += arg*10 ms, then
+ *                                          hub_auth_sweep() on each client
  *   11 carry out asked-for closes          12 the peer disconnects
  *   13 shutdown (hub_close_all) if arg<8, else write 6
  *   14 join room arg%5 with since [s]%32, epoch of generation [g]%8
@@ -43,7 +49,12 @@
  *                  soon as the ring has room for the notice
  *  gap_accounted   seq gaps seen by a client never exceed the messages
  *                  counted dropped for it
- *  close_code      close() only with 4001 (policy close / shed) or 1001
+ *  close_code      close() only with 4001 (policy close / shed) or 1001,
+ *                  or 4003/4004 on the auth vhost (from the sweep)
+ *  auth_gate       a connection of the auth vhost is in no room until it
+ *                  authenticated
+ *  auth_rooms      every room an authenticated connection is in is
+ *                  allowed by its claims (refresh narrowing left the rest)
  *  queued_cap      after every operation all rings together hold no more
  *                  than max-queued-bytes (the shed after a fan-out)
  *  members_list    a members answer lists distinct users, no more than
@@ -56,6 +67,8 @@
  */
 #define _GNU_SOURCE	/* memmem */
 #include "hub.h"
+#include "hub_auth.h"
+#include "hub_internal.h"	/* the claims, for auth_rooms */
 #include "msg.h"
 #include "rconf.h"
 #include "rm_err.h"
@@ -64,6 +77,11 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <time.h>
+
+#define AUTH_SECRET "fuzz-hub-secret-fuzz-hub-secret-0123"
 
 #define N_CLIENTS 3
 #define N_ROOMS 5
@@ -105,12 +123,15 @@ static struct json_tokener *tok;
 static struct rconf conf[2];
 static int64_t now_ms;
 static size_t queued_cap;	/* max-queued-bytes; 0: none */
+static time_t wall0;		/* the sweep's wall clock at now_ms 0 */
 static int trace;		/* RC_FUZZ_TRACE=1: print the conversation */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* struct client is opaque (hub.h): read through hub_client_info(). */
+static size_t auth_message(uint8_t a, uint8_t t, char *buf, size_t size);
+
 static uint64_t
 dropped_of(const struct client *c)
 {
@@ -144,7 +165,10 @@ op_close(void *owner, int code)
 	struct fake *f = owner;
 
 	CHECK("close_code", f->live);
-	CHECK("close_code", code == HUB_CLOSE_SLOW_CONSUMER || code == 1001);
+	CHECK("close_code", code == HUB_CLOSE_SLOW_CONSUMER || code == 1001 ||
+	      ((code == HUB_CLOSE_AUTH_TIMEOUT ||
+		code == HUB_CLOSE_TOKEN_EXPIRED) &&
+	       hub_client_conf(f->c)->keyring));
 	if (!f->close_code)
 		f->close_code = code;
 }
@@ -406,6 +430,12 @@ check_books(void)
 				rooms[n_rooms++] = mb->room;
 		}
 		CHECK("rooms_count", n == ci.n_rooms);
+		if (!cc->keyring)
+			continue;
+		CHECK("auth_gate", hub_auth_authed(c) || !ci.n_rooms);
+		for (mb = ci.rooms; mb; mb = mb->cnext)
+			CHECK("auth_rooms", auth_claims_may_join(c->claims,
+				mb->room->id, mb->room->id_len));
 	}
 	CHECK("stats_connections", rm_stats.connections_active == live);
 	CHECK("stats_queued_bytes", rm_stats.queued_bytes == queued);
@@ -546,6 +576,11 @@ one_op(struct fz_in *in)
 		send_text(i, buf, len);
 		break;
 	case 4:
+		if (a & 0x80) {
+			len = auth_message(a, fz_byte(in), buf, sizeof(buf));
+			send_text(i, buf, len);
+			break;
+		}
 		if (a & 2)	/* v1.1 members, with an id */
 			len = (size_t)snprintf(buf, sizeof(buf), "{\"type\":"
 				"\"members\",\"room_id\":\"%s\",\"id\":%u}",
@@ -590,6 +625,10 @@ one_op(struct fz_in *in)
 		break;
 	case 10:
 		now_ms += (int64_t)a * 10;
+		for (i = 0; i < N_CLIENTS; i++)
+			if (fk[i].live)
+				hub_auth_sweep(hub, fk[i].c, now_ms,
+					       wall0 + (time_t)(now_ms / 1000));
 		break;
 	case 11:	/* the transport carries out the closes asked for */
 		for (i = 0; i < N_CLIENTS; i++)
@@ -606,6 +645,58 @@ one_op(struct fz_in *in)
 			drain(i, 6);
 		break;
 	}
+}
+
+static void
+b64url(const unsigned char *in, size_t n, char *out)
+{
+	int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n), k;
+
+	for (; len > 0 && out[len - 1] == '='; len--)
+		out[len - 1] = '\0';
+	for (k = 0; k < len; k++)
+		out[k] = out[k] == '+' ? '-' : out[k] == '/' ? '_' : out[k];
+}
+
+/* Claims picked by @t: rooms/publish among the harness's room names. */
+static const char *const rooms_claims[] = {
+	"", ",\"rooms\":[]", ",\"rooms\":[\"r*\"]", ",\"rooms\":[\"*\"]",
+};
+static const char *const publish_claims[] = {
+	"", ",\"publish\":[]", ",\"publish\":[\"r*\"]",
+};
+
+/* An auth message with a harness-signed HS256 token into @buf. */
+static size_t
+auth_message(uint8_t a, uint8_t t, char *buf, size_t size)
+{
+	char claims[400], jwt[1200], one[24];
+	unsigned char mac[32];
+	unsigned int maclen = sizeof(mac), k;
+	const char *user = user_names[(a >> 3) % N_USERS];
+	size_t n;
+
+	/* rooms claims naming one harness room exactly, too */
+	snprintf(one, sizeof(one), ",\"rooms\":[\"%s\"]",
+		 t % N_ROOMS == 4 ? "a" : room_names[t % N_ROOMS]);
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"exp\":%lld%s%s}",
+		 user ? user : "anon", (long long)(time(NULL) + (a & 3)),
+		 (t >> 4) % 5 == 4 ? one : rooms_claims[(t >> 4) % 5 % 4],
+		 publish_claims[(t >> 2) % 3]);
+	b64url((const unsigned char *)"{\"alg\":\"HS256\"}", 15, jwt);
+	n = strlen(jwt);
+	jwt[n++] = '.';
+	b64url((const unsigned char *)claims, strlen(claims), jwt + n);
+	HMAC(EVP_sha256(), AUTH_SECRET, (int)strlen(AUTH_SECRET),
+	     (const unsigned char *)jwt, strlen(jwt), mac, &maclen);
+	if (t == 255)
+		for (k = 0; k < maclen; k++)
+			mac[k] ^= 1;
+	n = strlen(jwt);
+	jwt[n++] = '.';
+	b64url(mac, maclen, jwt + n);
+	return (size_t)snprintf(buf, size, "{\"type\":\"auth\",\"id\":%u,"
+				"\"token\":\"%s\"}", t, jwt);
 }
 
 static void
@@ -645,7 +736,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			set(&conf[k], "send-ring-bytes", "300");
 		if (cfg & 0x20)
 			set(&conf[k], "history-size", cfg & 0x80 ? "50" : "3");
+		if (k == 1 && (cfg & 0xc0) == 0xc0) {
+			char err[256];
+
+			set(&conf[k], "auth-secret", AUTH_SECRET);
+			set(&conf[k], "auth-timeout-s", "1");
+			if (rconf_auth_load(&conf[k], err, sizeof(err)))
+				abort();
+		}
 	}
+	wall0 = time(NULL);
 	hub = hub_create(&ops, HUB_INSTANCE);
 	if (!hub)
 		abort();

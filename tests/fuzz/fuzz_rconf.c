@@ -57,7 +57,7 @@ static const char *const other_names[] = {
 	"drop-policy", "presence-events", "allowed-origins",
 	"status", "default", "raw",	/* lws's own: accepted, ignored */
 	"history-size", "history-db", "auth-secret", "auth-secret-file",
-	"auth-timeout-s",		/* refused: not in this build */
+	"auth-timeout-s", "auth-alg",	/* history-db refused; auth-* kept */
 	"api-key", "api-key-file",	/* checked, kept by the API glue */
 };
 

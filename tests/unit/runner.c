@@ -30,6 +30,8 @@ static CU_SuiteInfo suites[] = {
 	{ "idem", NULL, NULL, NULL, NULL, idem_tests },
 	{ "api", NULL, NULL, NULL, NULL, api_tests },
 	{ "chunked", NULL, NULL, NULL, NULL, chunked_tests },
+	{ "hub_auth", NULL, NULL, hub_auth_test_setup, hub_auth_test_teardown,
+	  hub_auth_tests },
 	CU_SUITE_INFO_NULL,
 };
 

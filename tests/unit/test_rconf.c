@@ -338,8 +338,7 @@ static void
 unsupported_options_are_refused(void)
 {
 	static const char *const names[] = {
-		"history-db", "auth-secret", "auth-secret-file",
-		"auth-timeout-s",
+		"history-db",
 	};
 	struct rconf c;
 	char err[256];
@@ -517,7 +516,7 @@ CU_TestInfo rconf_tests[] = {
 	  allowed_origins_refuses_too_many },
 	{ "status/default/raw are accepted and ignored",
 	  lws_own_options_are_accepted_and_ignored },
-	{ "history and auth options are refused",
+	{ "history-db is refused",
 	  unsupported_options_are_refused },
 	{ "rconf_parse_uint is exact: no sign, no trailer, no overflow",
 	  parse_uint_is_exact },

@@ -32,10 +32,13 @@ extern CU_TestInfo qindex_tests[];
 extern CU_TestInfo idem_tests[];
 extern CU_TestInfo api_tests[];
 extern CU_TestInfo chunked_tests[];
+extern CU_TestInfo hub_auth_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);
 void hub_test_teardown(void);
+void hub_auth_test_setup(void);
+void hub_auth_test_teardown(void);
 
 /* The jwt suite makes its keys and temporary directory once. */
 int jwt_suite_init(void);

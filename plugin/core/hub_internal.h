@@ -43,6 +43,15 @@ struct hub {
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;
+	struct hub_hist *hist;		/* rooms with history (hub_history.c) */
+	int64_t now_ms;			/* the last clock reading given */
 };
+
+/* Queues @m (NULL: counted as dropped) to @c; drops the caller's ref. */
+void hub_send_once(struct hub *h, struct client *c, struct msg *m);
+
+/* Encodes and queues an error about @cmd to @c. */
+void hub_send_error(struct hub *h, struct client *c, enum rm_proto_err e,
+		    const char *message, const struct codec_cmd *cmd);
 
 #endif

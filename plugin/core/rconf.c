@@ -23,6 +23,8 @@ rconf_init(struct rconf *c)
 	c->max_rooms_per_connection = 64;
 	c->max_messages_per_second = 0;
 	c->presence_events = 0;
+	c->history_bytes = 16u << 20;
+	c->history_ttl_s = 300;
 }
 
 void
@@ -33,6 +35,8 @@ rconf_free(struct rconf *c)
 	for (i = 0; i < c->n_origins; i++)
 		free(c->origins[i]);
 	c->n_origins = 0;
+	free(c->history_db);
+	c->history_db = NULL;
 }
 
 int
@@ -98,6 +102,27 @@ bail_list:
 	return RM_E_INVAL;
 }
 
+/* A file path option: non-empty; replaces the old value. */
+static int
+set_path(char **out, const char *name, const char *value, char *err,
+	 size_t errlen)
+{
+	char *p;
+
+	if (!*value) {
+		snprintf(err, errlen, "%s: an empty path", name);
+		return RM_E_INVAL;
+	}
+	p = strdup(value);
+	if (!p) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return RM_E_INVAL;
+	}
+	free(*out);
+	*out = p;
+	return RM_OK;
+}
+
 /* One numeric option: its name, where it lives, its range. */
 struct uint_opt {
 	const char *name;
@@ -122,6 +147,8 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
 	UOPT("history-size", history_size, 0, 100000),
+	UOPT("history-bytes", history_bytes, 0, (uint64_t)1 << 40),
+	UOPT("history-ttl-s", history_ttl_s, 0, 30u * 86400),
 };
 
 /*
@@ -131,7 +158,7 @@ static const struct uint_opt uint_opts[] = {
  * that does not start.
  */
 static const char *const unsupported_opts[] = {
-	"history-db", "auth-secret", "auth-secret-file",
+	"auth-secret", "auth-secret-file",
 	"auth-timeout-s",
 };
 
@@ -195,6 +222,8 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 				  err, errlen) ? RM_E_INVAL : RM_OK;
 	if (!strcmp(name, "allowed-origins"))
 		return set_origins(c, value, err, errlen);
+	if (!strcmp(name, "history-db"))
+		return set_path(&c->history_db, name, value, err, errlen);
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;

@@ -35,6 +35,10 @@ struct rconf {
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;
 	unsigned int history_size;	/* broadcasts held per room; 0 = off */
+	/* process-wide (the hub takes the first vhost's): hub_history.h */
+	size_t history_bytes;		/* held by all rooms; 0 = no bound */
+	unsigned int history_ttl_s;	/* a room kept after its last use */
+	char *history_db;		/* SQLite file path, NULL: none */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
 };

@@ -335,8 +335,7 @@ static void
 unsupported_options_are_refused(void)
 {
 	static const char *const names[] = {
-		"history-db", "auth-secret", "auth-secret-file",
-		"auth-timeout-s",
+		"auth-secret", "auth-secret-file", "auth-timeout-s",
 	};
 	struct rconf c;
 	char err[256];
@@ -358,6 +357,26 @@ unsupported_options_are_refused(void)
 	CU_ASSERT_EQUAL(c.history_size, 10);
 	CU_ASSERT_EQUAL(rconf_set(&c, "history-size", "x", err, sizeof(err)),
 			RM_E_INVAL);
+	/* the process-wide history options: defaults, ranges, a path */
+	CU_ASSERT_EQUAL(c.history_bytes, 16u << 20);
+	CU_ASSERT_EQUAL(c.history_ttl_s, 300);
+	CU_ASSERT_PTR_NULL(c.history_db);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-bytes", "0", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(c.history_bytes, 0);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-ttl-s", "-1", err,
+				  sizeof(err)), RM_E_INVAL);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-ttl-s", "5", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(c.history_ttl_s, 5);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-db", "", err, sizeof(err)),
+			RM_E_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "history-db"));
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-db", "a.db", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-db", "b.db", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_STRING_EQUAL(c.history_db, "b.db");
 	rconf_free(&c);
 }
 

@@ -22,7 +22,9 @@ static const char *const protocol_keys[] = {
 static const char *const extra_keys[] = {
 	"messages_received_per_second", "slow_consumer_closes",
 	"connections_refused", "rate_limited", "refused_per_ip",
-	"slow_consumers_shed", "queued_bytes",
+	"slow_consumers_shed", "queued_bytes", "history_bytes",
+	"history_evicted", "history_rooms_kept", "history_rooms_evicted",
+	"history_epoch_resets",
 };
 #define N_EXTRA_KEYS (sizeof(extra_keys) / sizeof(extra_keys[0]))
 

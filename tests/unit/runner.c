@@ -19,6 +19,7 @@ static CU_SuiteInfo suites[] = {
 	{ "stats", NULL, NULL, NULL, NULL, stats_tests },
 	{ "ipcount", NULL, NULL, NULL, NULL, ipcount_tests },
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
+	{ "hub_history", NULL, NULL, NULL, NULL, hub_history_tests },
 	{ "store", NULL, NULL, NULL, NULL, store_tests },
 	{ "jwt", jwt_suite_init, jwt_suite_cleanup, NULL, NULL, jwt_tests },
 	CU_SUITE_INFO_NULL,

@@ -16,12 +16,40 @@
 #include "stats.h"
 #include "store.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 static struct store *store;
 static int configured;
 static struct store_stats seen;		/* at the last tick, for the log */
 static int dropping;			/* the queue was full last tick */
+
+static int start_failed;
+
+int
+roomcast_start_failed(void)
+{
+	return start_failed;
+}
+
+/*
+ * lws goes on when a protocol's PROTOCOL_INIT fails, so the start is
+ * stopped here: roomcast-server asks roomcast_start_failed() once its
+ * vhosts exist; inside lwsws, which has no such question, the worker
+ * exits (its one-line reason already logged).
+ */
+static int
+fail_start(void)
+{
+	start_failed = 1;
+#if !defined(LWS_PLUGIN_STATIC)
+	fflush(stderr);
+	_exit(1);
+#endif
+	return -1;
+}
 
 static void
 release(void *token)
@@ -49,18 +77,23 @@ history_vhost_init(const struct rconf *conf)
 	if (!conf->history_size) {
 		lwsl_err("history-db %s: history-size is 0, so nothing would "
 			 "be kept; set history-size\n", conf->history_db);
-		return -1;
+		return fail_start();
 	}
+	/*
+	 * A file-size limit (RLIMIT_FSIZE) must cost history, not the
+	 * process: ignored, SIGXFSZ turns into a failed write (EFBIG).
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	store = store_open(conf->history_db, NULL, err, sizeof(err));
 	if (!store) {
 		lwsl_err("%s\n", err);
-		return -1;
+		return fail_start();
 	}
 	if (hub_history_attach_store(glue_hub, store, err, sizeof(err))) {
 		lwsl_err("%s\n", err);
 		store_close(store, release);
 		store = NULL;
-		return -1;
+		return fail_start();
 	}
 	memset(&seen, 0, sizeof(seen));
 	rm_stats.history_db_on = 1;

@@ -28,6 +28,12 @@ extern const int roomcast_protocols_count;
  */
 void roomcast_begin_drain(void);
 
+/*
+ * 1 if a vhost's roomcast set-up failed so that the start must stop (a
+ * bad history-db: the reason is logged in one line naming the file).
+ */
+int roomcast_start_failed(void);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 

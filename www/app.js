@@ -654,10 +654,17 @@ function onJoined(msg) {
 	const seq = Number.isInteger(msg.seq) ? msg.seq : null;
 	const epoch = msg.epoch ?? null;
 	if (room.epoch !== null && epoch !== null && epoch !== room.epoch) {
+		if (msg.recovered === false)
+			marker(room, 'sys', 'Recovery failed: the room was made anew (its epoch changed: it expired, or the server restarted without its history).');
 		marker(room, 'epoch', `Room numbering restarted (epoch ${room.epoch} → ${epoch}); earlier messages are from before.`);
 		room.seq = seq;
 	} else if (msg.recovered === true) {
-		marker(room, 'sys', `Rejoined; missed messages are being replayed.`);
+		const n = seq !== null && room.seq !== null ? seq - room.seq : 0;
+		marker(room, 'sys', n > 0 ? `Recovered ${n} missed message${n === 1 ? '' : 's'}; replayed below.` : 'Recovered: nothing was missed.');
+	} else if (msg.recovered === false && room.seq !== null && seq !== null && seq > room.seq) {
+		marker(room, 'sys', 'Recovery failed: the server no longer holds every missed message (history-size, history-bytes, or too many to replay at once).');
+		gapMarker(room, room.seq + 1, seq, 'while you were away');
+		room.seq = seq;
 	} else if (room.seq !== null && seq !== null && seq > room.seq) {
 		gapMarker(room, room.seq + 1, seq, 'while you were away');
 		room.seq = seq;

@@ -11,7 +11,7 @@
 #include "status_names.h"
 
 /* Room for the largest answer (the Prometheus text) after LWS_PRE. */
-#define ROOMCAST_STATUS_BODY_MAX 4096
+#define ROOMCAST_STATUS_BODY_MAX 8192
 
 struct pss__roomcast_status {
 	size_t len;		/* body bytes waiting to be written */

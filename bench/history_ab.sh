@@ -31,8 +31,10 @@ run() {	# run MODE SCENARIO
 	esac
 	timeout 120 $PIN_SRV "$SERVER" --port $PORT --status-port $SPORT "${opts[@]}" \
 		>"$TMP/srv.log" 2>&1 &
-	local pid=$!
+	local tpid=$! pid
 	sleep 0.5
+	# the server itself, not `timeout` around it (for its CPU time)
+	pid=$(pgrep -n -f "roomcast-server --port $PORT") || pid=$tpid
 	rows0=$(curl -s localhost:$SPORT/stats | sed -n 's/.*"rows_written":\([0-9]*\).*/\1/p')
 	t0=$(date +%s.%N)
 	local extra=(--window 64)
@@ -42,15 +44,19 @@ run() {	# run MODE SCENARIO
 		--json-out "$TMP/out.json" "${extra[@]}" >/dev/null 2>&1
 	t1=$(date +%s.%N)
 	rows1=$(curl -s localhost:$SPORT/stats | sed -n 's/.*"rows_written":\([0-9]*\).*/\1/p')
-	kill $pid; wait $pid 2>/dev/null
+	kill $pid; wait $tpid 2>/dev/null
 	/usr/bin/python3 - "$TMP/out.json" "$mode" "$sc" "${rows0:-}" "${rows1:-}" "$t0" "$t1" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 mode, sc, r0, r1, t0, t1 = sys.argv[2:8]
 lat = d["lat_us"]
-line = "%-4s %-7s deliveries/s %10.0f  broadcasts/s %7.0f  p50 %7s us  p99 %7s us  missing %d" % (
+# the server's CPU per delivery suffers less from a busy machine than
+# the throughput does
+cpu = d["server_cpu_pct"]
+per = (cpu / 100.0 * d["duration_s"] * 1e9 / d["delivered"]) if d["delivered"] and cpu >= 0 else -1
+line = "%-4s %-7s deliveries/s %10.0f  broadcasts/s %7.0f  p50 %7s us  p99 %7s us  missing %d  server cpu %5.1f%%  %6.1f ns/delivery" % (
     mode, sc, d["deliveries_per_s"], d["published"] / d["duration_s"],
-    lat["p50"], lat["p99"], d["missing"])
+    lat["p50"], lat["p99"], d["missing"], cpu, per)
 if r0 and r1:
     line += "  rows written %d (%.0f/s over the run)" % (int(r1) - int(r0),
         (int(r1) - int(r0)) / (float(t1) - float(t0)))

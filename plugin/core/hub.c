@@ -427,8 +427,8 @@ hub_close_all(struct hub *h, int code)
 }
 
 /*
- * Makes the room a join names. Its history holds the creator's vhost's
- * history-size messages: rooms are process-wide, options per vhost.
+ * Makes the room a join names, with history when the hub's history-size
+ * (process-wide, hub_history.h) says so.
  */
 static struct room *
 new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)

@@ -184,8 +184,10 @@ int hub_client_fits(const struct client *c, size_t frame_len);
  * Accepts a broadcast from @sender to @room: gives it the room's next seq
  * and encodes it once. Returns the msg (one reference, the caller's) or
  * NULL on OOM. @content is the value's JSON text. The caller keeps it in
- * the room's history and hands it to hub_deliver(); a message bus would
- * publish it between the two.
+ * the room's history (hub_history_keep(), which also queues it for
+ * history-db) and hands it to hub_deliver(); a message bus would publish
+ * it between the two. With history-db, the room may start a new epoch
+ * first (its members get the `epoch` notice: hub_history.h).
  */
 struct msg *hub_accept_broadcast(struct hub *h, struct room *room,
 				 const char *sender, const char *content,

@@ -176,6 +176,7 @@ def test_history_db_needs_history_size(start_server, tmp_path):
     assert "history-size" in text and str(db) in text
 
 
+@pytest.mark.server_only  # prlimit needs the serving process's pid
 def test_disk_failure_at_run_time_keeps_serving(start_server, tmp_path):
     """A file-size limit set on the running server makes its writes fail
     (EFBIG): delivery goes on, /stats says error, the log says it once."""

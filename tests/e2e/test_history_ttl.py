@@ -80,6 +80,10 @@ def test_activity_keeps_the_room(kserver):
         assert c.expect("broadcast")["seq"] == 1
 
 
+# lwsws 4.1.6 goes on when a protocol's init fails: a bad option value
+# stops roomcast-server's start (checked before the vhosts are made) but
+# not lwsws's, for every option alike
+@pytest.mark.server_only
 @pytest.mark.parametrize("opt,value", [("history-ttl-s", "-1"), ("history-ttl-s", "x"),
                                        ("history-bytes", "1e6")])
 def test_bad_values_stop_the_start(start_server, opt, value):

@@ -222,7 +222,6 @@ static int
 run(struct lws *wsi, struct api_conn *a)
 {
 	struct api_conf conf = {
-		.history_size = api_conf_of ? api_conf_of->history_size : 0,
 		.max_answer_bytes = api_conf_of ? api_conf_of->send_ring_bytes
 						: 1 << 20,
 	};

@@ -12,7 +12,7 @@
 #include "status_names.h"
 
 /* Room for the largest answer (the Prometheus text) after LWS_PRE. */
-#define ROOMCAST_STATUS_BODY_MAX 4096
+#define ROOMCAST_STATUS_BODY_MAX 8192
 
 struct api_conn;
 

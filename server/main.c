@@ -241,13 +241,18 @@ start(const char *dir)
 	return 0;
 }
 
-/* Runs until a signal, then drains. */
-static void
+/*
+ * Runs until a signal, then drains. Returns -1 at once when the plugin's
+ * set-up failed (vhosts' protocols start in the first service turns).
+ */
+static int
 run(void)
 {
 	int64_t drain_until = 0;
 
 	while (lws_service(context, 0) >= 0) {
+		if (roomcast_start_failed())
+			return -1;	/* the reason: the log's error line */
 		if (signalled && !drain_until) {
 			lwsl_user("roomcast-server: signal %d, closing %llu "
 				  "connections\n", (int)signalled,
@@ -271,6 +276,7 @@ run(void)
 		 rm_clock_ms() < drain_until + 1000)) &&
 	       lws_service(context, 0) >= 0)
 		;
+	return 0;
 }
 
 int
@@ -306,7 +312,10 @@ main(int argc, char **argv)
 	lwsl_user("roomcast-server %s: config %s, WebSocket port %d, status "
 		  "port %d\n", RM_VERSION, o.dir, sum.ws_port,
 		  sum.status_port);
-	run();
+	if (run()) {
+		lws_context_destroy(context);
+		return 1;
+	}
 	lws_context_destroy(context);
 	lwsl_user("roomcast-server: stopped\n");
 	return 0;

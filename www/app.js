@@ -738,8 +738,14 @@ rc.on('joined', (m) => {
 		const how = m.rejoin ? 'Rejoined' : 'Joined';
 		marker(room, 'sys', `${how} as ${m.user_id ?? '?'} · ${room.members ?? '?'} member${room.members === 1 ? '' : 's'}`);
 	}
-	if (m.recovered === true)
-		marker(room, 'sys', 'Recovered: the messages missed while away follow.', { recovered: 'true' });
+	if (m.recovered === true) {
+		const n = m.missed ?? 0;
+		marker(room, 'sys', n > 0 ? `Recovered ${n} missed message${n === 1 ? '' : 's'}; replayed below.` : 'Recovered: nothing was missed.', { recovered: 'true' });
+	} else if (m.recovered === false) {
+		marker(room, 'sys', m.epochChanged
+			? 'Recovery failed: the room was made anew (its epoch changed: it expired, or the server restarted without its history).'
+			: 'Recovery failed: the server no longer holds every missed message (history-size, history-bytes, or too many to replay at once).', { recovered: 'false' });
+	}
 	if (id === joinFeedbackFor) {
 		joinFeedbackFor = null;
 		showJoinFeedback(`Joined “${id}”.`, null, { fade: true });

@@ -87,7 +87,12 @@ export interface RoomcastEvents {
 	open: { url: string; protocol: string };
 	close: { code: number; reason: string; wasOpen: boolean; willReconnect: boolean; delay: number };
 	message: ServerMessage;
-	joined: JoinedMessage & { rejoin: boolean };
+	/**
+	 * `missed`: how many messages a recovering rejoin replays (recovered
+	 * true); `epochChanged`: the room's numbering started over since the
+	 * last join (recovery could not work).
+	 */
+	joined: JoinedMessage & { rejoin: boolean; missed?: number; epochChanged: boolean };
 	left: LeftMessage;
 	broadcast: BroadcastMessage;
 	presence: PresenceMessage;

@@ -448,6 +448,11 @@ export class RoomcastClient {
 		if (this.rooms.get(room.id) !== room) return;
 		const seq = Number.isInteger(m.seq) ? m.seq : null;
 		const epoch = typeof m.epoch === 'string' ? m.epoch : null;
+		// how many messages a recovering rejoin gets replayed
+		const missed = m.recovered === true && room.seq !== null &&
+			seq !== null ? seq - room.seq : undefined;
+		const epochChanged = room.epoch !== null && epoch !== null &&
+			epoch !== room.epoch;
 		room.joined = true;
 		room.members = m.members ?? null;
 		if (m.user_id) this.me = m.user_id;
@@ -463,7 +468,7 @@ export class RoomcastClient {
 			room.seq = seq;
 		}
 		room.epoch = epoch;
-		this.emit('joined', { ...m, rejoin });
+		this.emit('joined', { ...m, rejoin, missed, epochChanged });
 		room.waiters.splice(0).forEach((w) => w.resolve(m));
 	}
 

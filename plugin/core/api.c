@@ -361,7 +361,7 @@ run_publish(struct hub *h, const struct api_conf *conf, struct api_req *req,
 	struct hub_pub_result r;
 
 	if (hub_publish(h, req->room, req->sender, req->content,
-			req->content_len, conf->history_size,
+			req->content_len,
 			req->idem_len ? req->idem : NULL, req->idem_len, now_ms,
 			&r))
 		return overloaded(out);
@@ -381,7 +381,7 @@ run_broadcast(struct hub *h, const struct api_conf *conf,
 	out_printf(out, "{\"results\":[");
 	for (i = 0; i < req->n_rooms; i++) {
 		if (hub_publish(h, req->rooms[i], req->sender, req->content,
-				req->content_len, conf->history_size, NULL, 0,
+				req->content_len, NULL, 0,
 				now_ms, &r))
 			return overloaded(out);
 		out_printf(out, "%s{\"room_id\":\"%s\",\"seq\":%" PRIu64

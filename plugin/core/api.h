@@ -66,7 +66,6 @@ struct api_out {
 
 /* What the API needs of the settings it runs under. */
 struct api_conf {
-	unsigned int history_size;	/* for rooms a publish makes */
 	size_t max_answer_bytes;	/* bounds a rooms answer's users */
 };
 

@@ -502,6 +502,22 @@ struct msg *
 codec_encode_history(const char *room_id, struct msg *const *msgs,
 		     unsigned int n, const struct codec_span *id)
 {
+	return codec_encode_history_ex(room_id, msgs, n, 0, id);
+}
+
+struct msg *
+codec_encode_epoch(const char *room_id, const char *epoch, uint64_t seq)
+{
+	return msg_printf("{\"type\":\"epoch\",\"room_id\":\"%s\","
+			  "\"epoch\":\"%s\",\"seq\":%" PRIu64 "}", room_id,
+			  epoch, seq);
+}
+
+struct msg *
+codec_encode_history_ex(const char *room_id, struct msg *const *msgs,
+			unsigned int n, int truncated,
+			const struct codec_span *id)
+{
 	const char *one[64], **texts = one;
 	size_t one_len[64], *lens = one_len;
 	struct msg *m = NULL;
@@ -521,7 +537,8 @@ codec_encode_history(const char *room_id, struct msg *const *msgs,
 	}
 	hl = list_head(&head, "history", id, room_id, ",\"messages\":");
 	if (hl >= 0)
-		m = encode_list(head, (size_t)hl, texts, lens, n, "", "}");
+		m = encode_list(head, (size_t)hl, texts, lens, n, "",
+				truncated ? ",\"truncated\":true}" : "}");
 	free(head);
 bail:
 	if (texts != one)

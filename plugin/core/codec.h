@@ -203,6 +203,17 @@ struct msg *codec_encode_dropped(uint64_t count);
  */
 struct msg *codec_encode_history(const char *room_id, struct msg *const *msgs,
 				 unsigned int n, const struct codec_span *id);
+/* The same, with "truncated":true when @truncated (v1.1). */
+struct msg *codec_encode_history_ex(const char *room_id,
+				    struct msg *const *msgs, unsigned int n,
+				    int truncated,
+				    const struct codec_span *id);
+/*
+ * {"type":"epoch","room_id":R,"epoch":E,"seq":S} (v1.1): the room's
+ * numbering started over while the receiver was a member.
+ */
+struct msg *codec_encode_epoch(const char *room_id, const char *epoch,
+			       uint64_t seq);
 /*
  * {"type":"members","room_id":R,"members":N,"users":[...]} listing the @n
  * @users (valid user ids), with "truncated":true when @truncated.

@@ -12,6 +12,8 @@
 #ifndef HISTORY_H
 #define HISTORY_H
 
+#include <stddef.h>
+
 struct msg;
 
 struct history {
@@ -19,6 +21,7 @@ struct history {
 	unsigned int cap;	/* history-size */
 	unsigned int head;	/* index of the oldest */
 	unsigned int count;
+	size_t bytes;		/* frame bytes of the held msgs */
 };
 
 /* An empty history holding at most @cap msgs (0: holds none). */
@@ -27,8 +30,14 @@ void history_init(struct history *hs, unsigned int cap);
 /* Releases every held msg and the storage. */
 void history_clear(struct history *hs);
 
-/* Keeps a reference to @m, forgetting the oldest when full. */
-void history_push(struct history *hs, struct msg *m);
+/*
+ * Keeps a reference to @m, forgetting the oldest when full. Returns 0, or
+ * -1 when out of memory (nothing kept).
+ */
+int history_push(struct history *hs, struct msg *m);
+
+/* Forgets the oldest held msg (history-bytes eviction); count > 0. */
+void history_drop_oldest(struct history *hs);
 
 /*
  * The @i-th oldest held msg, i < count; borrowed: valid until the history

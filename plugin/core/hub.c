@@ -8,6 +8,7 @@
 #include "htable.h"
 #include "hub_auth.h"
 #include "history.h"
+#include "hub_history.h"
 #include "msg.h"
 #include "rm_err.h"
 #include "roster.h"
@@ -18,17 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A room's history goes with the room (rooms' free hook). */
-static void
-free_history(struct room *room)
-{
-	if (room->data) {
-		history_clear(room->data);
-		free(room->data);
-		room->data = NULL;
-	}
-}
-
 struct hub *
 hub_create(const struct hub_ops *ops, uint64_t instance)
 {
@@ -38,13 +28,15 @@ hub_create(const struct hub_ops *ops, uint64_t instance)
 		return NULL;
 	h->ops = ops;
 	h->instance = instance;
+	if (hub_history_init(h))
+		goto bail_hub;
 	h->codec = codec_create();
 	if (!h->codec)
-		goto bail_hub;
+		goto bail_hist;
 	h->rooms = rooms_create();
 	if (!h->rooms)
 		goto bail_codec;
-	rooms_set_free_hook(h->rooms, free_history);
+	rooms_set_free_hook(h->rooms, hub_history_room_freed);
 	h->users = rooms_create();
 	if (!h->users)
 		goto bail_rooms;
@@ -59,6 +51,8 @@ bail_rooms:
 	rooms_destroy(h->rooms);
 bail_codec:
 	codec_destroy(h->codec);
+bail_hist:
+	hub_history_fini(h);
 bail_hub:
 	free(h);
 	return NULL;
@@ -67,7 +61,13 @@ bail_hub:
 void
 hub_set_options(struct hub *h, const struct rconf_process *p)
 {
-	h->history_size = p->history_size;
+	struct hub_history_conf hc = {
+		.size = p->history_size,
+		.bytes = p->history_bytes,
+		.ttl_s = p->history_ttl_s,
+	};
+
+	hub_configure_history(h, &hc);
 	hub_set_max_queued_bytes(h, p->max_queued_bytes);
 }
 
@@ -87,6 +87,7 @@ hub_destroy(struct hub *h)
 	idem_destroy(h->idem);
 	rooms_destroy(h->users);
 	rooms_destroy(h->rooms);
+	hub_history_fini(h);
 	codec_destroy(h->codec);
 	free(h);
 }
@@ -554,6 +555,8 @@ leave(struct hub *h, struct client *c, struct member *mb)
 	struct room *room = mb->room;
 
 	c->n_rooms--;
+	if (hub_history_leave(h, mb))
+		return;		/* the last member: the room is kept */
 	if (rooms_remove_member(h->rooms, mb, &c->rooms))
 		rm_stats.rooms_active--;
 	else
@@ -594,23 +597,9 @@ hub_close_all(struct hub *h, int code)
 	}
 }
 
-static void
-epoch_of(const struct hub *h, const struct room *room, char *buf, size_t len)
-{
-	snprintf(buf, len, "%08" PRIx64 "-%" PRIu64, h->instance & 0xffffffffu,
-		 room->generation);
-}
-
-void
-hub_epoch(const struct hub *h, const struct room *room, char *buf,
-	  size_t len)
-{
-	epoch_of(h, room, buf, len);
-}
-
 /*
- * Makes the room a join names. Its history holds history-size messages,
- * a process-wide option like the rooms themselves.
+ * Makes the room a join names, with history when the hub's history-size
+ * (process-wide, hub_history.h) says so.
  */
 static struct room *
 new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
@@ -621,66 +610,10 @@ new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (!room)
 		return NULL;
 	rm_stats.rooms_active++;
-	if (h->history_size) {
-		room->data = malloc(sizeof(struct history));
-		if (room->data)
-			history_init(room->data, h->history_size);
-	}
+	hub_history_room_new(h, room, c->conf);
 	return room;
 }
 
-/*
- * Returns 1 if `joined` and the newest @n held msgs fit in @c's ring
- * together: a replay the ring would cut is no replay (never a partial
- * one), so the answer is then recovered:false.
- */
-static int
-replay_fits(const struct client *c, const struct history *hs, uint64_t n)
-{
-	/* room for `joined` (at most ~300 bytes with the longest ids) */
-	size_t bytes = c->q.bytes + MSG_MAX_FRAME_HDR + 320;
-	uint64_t i;
-
-	if (c->q.count + 1 + n > c->q.max_count)
-		return 0;
-	for (i = 0; i < n; i++)
-		bytes += msg_frame_len(history_get(hs, (unsigned int)
-						   (hs->count - 1 - i)));
-	return bytes <= c->q.max_bytes;
-}
-
-/*
- * Answers a join with `joined`, and replays what the joiner missed when it
- * asked (since + epoch) and all of it is still held: PROTOCOL.md promises
- * a whole replay or none, never part of one.
- */
-static void
-recover(struct hub *h, struct client *c, struct room *room,
-	const struct codec_cmd *cmd, const char *epoch)
-{
-	const struct history *hs = room->data;
-	uint64_t held = hs ? hs->count : 0, first, i;
-	char guest[HUB_USER_ID_MAX];
-	const char *user = hub_user_id(c, guest);
-	int ok;
-
-	if (!cmd->has_since && !cmd->epoch) {
-		send_state(h, c, codec_encode_joined(room->id, user,
-				room->n_members, room->seq, epoch, &cmd->id));
-		return;
-	}
-	/* the held msgs are seq room->seq - held + 1 ... room->seq */
-	ok = cmd->has_since && cmd->epoch && !strcmp(cmd->epoch, epoch) &&
-	     cmd->since <= room->seq && cmd->since + held >= room->seq &&
-	     replay_fits(c, hs, room->seq - cmd->since);
-	send_state(h, c, codec_encode_joined_ex(room->id, user,
-			room->n_members, room->seq, epoch, ok, &cmd->id));
-	if (!ok)
-		return;
-	first = held - (room->seq - cmd->since);
-	for (i = first; i < held; i++)
-		send_one(h, c, history_get(hs, (unsigned int)i));
-}
 
 /* Gives @c the user_id @cmd names, indexed for direct; RM_E_NOMEM: not. */
 static int
@@ -702,7 +635,6 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 {
 	struct room *room;
 	struct member *mb = NULL;
-	char epoch[32];
 	int new_member = 0;
 
 	if (cmd->user_id && c->user_id &&
@@ -744,8 +676,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		}
 		goto bail_oom;
 	}
-	epoch_of(h, room, epoch, sizeof(epoch));
-	recover(h, c, room, cmd, epoch);
+	hub_history_recover(h, c, room, cmd);
 	if (new_member)
 		send_presence(h, room, c, "join");
 	return;
@@ -775,9 +706,11 @@ struct msg *
 hub_accept_broadcast(struct hub *h, struct room *room, const char *sender,
 		     const char *content, size_t content_len)
 {
-	struct msg *m = codec_encode_broadcast(room->id, sender, room->seq + 1,
-					       content, content_len);
+	struct msg *m;
 
+	hub_history_next_seq(h, room);	/* may start a new epoch */
+	m = codec_encode_broadcast(room->id, sender, room->seq + 1, content,
+				   content_len);
 	if (m)
 		room->seq++;	/* a seq is taken only by a message that exists */
 	return m;
@@ -801,8 +734,7 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		overloaded(h, c, cmd);	/* no seq was taken */
 		return;
 	}
-	if (room->data)
-		history_push(room->data, m);
+	hub_history_keep(h, room, m);
 	hub_deliver(h, room, m);
 	msg_unref(m);
 }
@@ -853,54 +785,6 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		if (mb->client != c)
 			send_one(h, mb->client, m);
 	msg_unref(m);
-}
-
-/*
- * The last `limit` (default 100, at most history-size) held broadcasts,
- * oldest first; as many of the newest as fit in send-ring-bytes, so one
- * answer never outgrows the ring it must pass through.
- */
-static void
-on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
-{
-	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
-	const struct history *hs;
-	struct msg *picked[256], **msgs = picked;
-	uint64_t want = cmd->limit ? cmd->limit : 100;
-	size_t bytes = 0;
-	unsigned int n = 0, i;
-
-	if (!room || !rooms_member_of(c->rooms, room)) {
-		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
-			   cmd);
-		return;
-	}
-	hs = room->data;
-	if (!hs)
-		want = 0;
-	else if (want > hs->count)
-		want = hs->count;
-	if (want > sizeof(picked) / sizeof(picked[0])) {
-		msgs = malloc(want * sizeof(*msgs));
-		if (!msgs) {
-			overloaded(h, c, cmd);
-			return;
-		}
-	}
-	/* newest first into the tail of msgs, stopping at the byte cap */
-	while (n < want) {
-		struct msg *m = history_get(hs, hs->count - 1 - n);
-
-		if (bytes + m->payload_len + 1 > c->conf->send_ring_bytes)
-			break;
-		bytes += m->payload_len + 1;
-		msgs[want - 1 - n++] = m;
-	}
-	for (i = 0; i < n; i++)
-		msgs[i] = msgs[want - n + i];
-	send_once(h, c, codec_encode_history(room->id, msgs, n, &cmd->id), cmd);
-	if (msgs != picked)
-		free(msgs);
 }
 
 /* A member's `members` request: the room's distinct users (roster.h). */
@@ -967,6 +851,7 @@ on_text(struct hub *h, struct client *c, const char *text, size_t len,
 	struct codec_cmd cmd;
 	enum rm_proto_err e;
 
+	h->now_ms = now_ms;
 	if (!rate_ok(c, now_ms)) {
 		rm_stats.rate_limited++;
 		send_error(h, c, RM_PE_RATE_LIMITED, "over "
@@ -999,7 +884,7 @@ on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		on_direct(h, c, &cmd);
 		break;
 	case CODEC_OP_HISTORY:
-		on_history(h, c, &cmd);
+		hub_history_on_request(h, c, &cmd);
 		break;
 	case CODEC_OP_MEMBERS:
 		on_members(h, c, &cmd);
@@ -1038,4 +923,38 @@ int
 hub_client_index(struct hub *h, struct client *c)
 {
 	return index_user(h, c);
+}
+
+/*---- for the hub's feature files (hub_internal.h) ----*/
+
+void
+hub_send_once(struct hub *h, struct client *c, struct msg *m,
+	      const struct codec_cmd *cmd)
+{
+	send_once(h, c, m, cmd);
+}
+
+void
+hub_send_state(struct hub *h, struct client *c, struct msg *m)
+{
+	send_state(h, c, m);
+}
+
+void
+hub_send_dropped(struct client *c)
+{
+	drop(c);
+}
+
+struct client *
+hub_find_guest(struct hub *h, const char *id, size_t len)
+{
+	return find_guest(h, id, len);
+}
+
+void
+hub_send_error(struct hub *h, struct client *c, enum rm_proto_err e,
+	       const char *message, const struct codec_cmd *cmd)
+{
+	send_error(h, c, e, message, cmd);
 }

@@ -199,9 +199,12 @@ int hub_client_fits(const struct client *c, size_t frame_len);
 /*
  * Accepts a broadcast from @sender to @room: gives it the room's next seq
  * and encodes it once. Returns a new msg holding one reference, the
- * caller's (msg_unref() it after hub_deliver()), or NULL on OOM. @content is the value's JSON text. The caller keeps it in
- * the room's history and hands it to hub_deliver(); a message bus would
- * publish it between the two.
+ * caller's (msg_unref() it after hub_deliver()), or NULL on OOM. @content
+ * is the value's JSON text. The caller keeps it in the room's history
+ * (hub_history_keep(), which also queues it for history-db) and hands it
+ * to hub_deliver(); a message bus would publish it between the two. With
+ * history-db, the room may start a new epoch first (its members get the
+ * `epoch` notice: hub_history.h).
  */
 struct msg *hub_accept_broadcast(struct hub *h, struct room *room,
 				 const char *sender, const char *content,
@@ -219,9 +222,5 @@ void hub_send(struct hub *h, struct client *c, struct msg *m);
 
 /* The room called @id, or NULL. */
 struct room *hub_room(struct hub *h, const char *id);
-
-/* Writes @room's epoch (PROTOCOL.md) into @buf (@len bytes, 32 is room). */
-void hub_epoch(const struct hub *h, const struct room *room, char *buf,
-	       size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  * rooms and history answers.
  */
 #include "hub_api.h"
+#include "hub_history.h"
 #include "hub_internal.h"
 #include "history.h"
 #include "msg.h"
@@ -16,44 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Makes room @room_id for a publish, as a join makes one: counted, with
- * @history_size held messages (the API's vhost's history-size).
- */
-static struct room *
-api_room(struct hub *h, const char *room_id, unsigned int history_size)
-{
-	struct room *room = hub_room(h, room_id);
-
-	if (room)
-		return room;
-	room = rooms_get_or_create(h->rooms, room_id, strlen(room_id));
-	if (!room)
-		return NULL;
-	rm_stats.rooms_active++;
-	if (history_size) {
-		room->data = malloc(sizeof(struct history));
-		if (room->data)
-			history_init(room->data, history_size);
-	}
-	return room;
-}
-
-/* A room no one is in that holds no history is freed at once. */
-static void
-settle(struct hub *h, struct room *room)
-{
-	const struct history *hs = room->data;
-
-	if (!room->n_members && (!hs || !hs->count) &&
-	    rooms_free_if_empty(h->rooms, room))
-		rm_stats.rooms_active--;
-}
-
 int
 hub_publish(struct hub *h, const char *room_id, const char *sender,
-	    const char *content, size_t content_len,
-	    unsigned int history_size, const char *idem_key,
+	    const char *content, size_t content_len, const char *idem_key,
 	    size_t idem_len, int64_t now_ms, struct hub_pub_result *out)
 {
 	struct idem_result first;
@@ -73,23 +39,22 @@ hub_publish(struct hub *h, const char *room_id, const char *sender,
 		out->repeated = 1;
 		return RM_OK;
 	}
-	room = api_room(h, room_id, history_size);
+	room = hub_room_open(h, room_id, strlen(room_id));
 	if (!room)
 		return RM_E_NOMEM;
 	m = hub_accept_broadcast(h, room, sender, content, content_len);
 	if (!m) {
-		settle(h, room);
+		hub_room_done(h, room);
 		return RM_E_NOMEM;
 	}
 	/* counted as a member's broadcast is: one message received */
 	rm_stats.messages_received++;
-	if (room->data)
-		history_push(room->data, m);
+	hub_history_keep(h, room, m);
 	hub_deliver(h, room, m);
 	msg_unref(m);
 	out->seq = room->seq;
-	hub_epoch(h, room, out->epoch, sizeof(out->epoch));
-	settle(h, room);
+	hub_room_epoch(h, room, out->epoch, sizeof(out->epoch));
+	hub_room_done(h, room);
 	if (idem_key) {
 		_Static_assert(sizeof(first.epoch) == sizeof(out->epoch),
 			       "an idempotent result holds the whole epoch");
@@ -105,16 +70,7 @@ hub_publish(struct hub *h, const char *room_id, const char *sender,
 static struct client *
 guest_of(struct hub *h, const char *id)
 {
-	struct client *c;
-	char buf[HUB_USER_ID_MAX];
-
-	if (strncmp(id, "guest-", 6))
-		return NULL;
-	/* linear, but only for API calls naming a guest */
-	for (c = h->clients; c; c = c->next)
-		if (!c->user_id && !strcmp(hub_user_id(c, buf), id))
-			return c;
-	return NULL;
+	return hub_find_guest(h, id, strlen(id));
 }
 
 int
@@ -206,14 +162,14 @@ hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 	     size_t *len, int *found)
 {
 	struct room *room = hub_room(h, room_id);
-	char front[96], epoch[IDEM_EPOCH_MAX];
+	char front[128], epoch[IDEM_EPOCH_MAX];
 	struct msg *m;
 	char *out;
 
 	*found = room != NULL;
 	if (!room)
 		return NULL;
-	hub_epoch(h, room, epoch, sizeof(epoch));
+	hub_room_epoch(h, room, epoch, sizeof(epoch));
 	snprintf(front, sizeof(front), "\"seq\":%" PRIu64 ",\"epoch\":\"%s\",",
 		 room->seq, epoch);
 	m = roster_encode(room, NULL, max_bytes);
@@ -230,7 +186,7 @@ hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 {
 	struct room *room = hub_room(h, room_id);
 	const struct history *hs;
-	char front[64], epoch[IDEM_EPOCH_MAX];
+	char front[96], epoch[IDEM_EPOCH_MAX];
 	struct msg **msgs = NULL, *m;
 	unsigned int n = 0, i;
 	char *out;
@@ -238,7 +194,7 @@ hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 	*found = room != NULL;
 	if (!room)
 		return NULL;
-	hs = room->data;
+	hs = hub_room_history(room);
 	if (!limit)
 		limit = 100;
 	if (hs && hs->count)
@@ -254,7 +210,7 @@ hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 	free(msgs);
 	if (!m)
 		return NULL;
-	hub_epoch(h, room, epoch, sizeof(epoch));
+	hub_room_epoch(h, room, epoch, sizeof(epoch));
 	snprintf(front, sizeof(front), "\"epoch\":\"%s\",", epoch);
 	out = reshape(m, front, len);
 	msg_unref(m);

@@ -31,15 +31,15 @@ struct hub_pub_result {
 /*
  * Publishes @content (@content_len bytes of JSON) to room @room_id (valid)
  * from @sender (a valid user id), as a member's broadcast. A room not held
- * is made (new epoch) with @history_size held messages, and freed again at
- * once when it has no members and holds no history. With @idem_key
+ * is made (new epoch) as a join makes one (hub_room_open: history as the
+ * hub's process-wide options say), and freed again at once when history
+ * is off and it has no members (hub_room_done). With @idem_key
  * (@idem_len bytes, 1-IDEM_KEY_MAX; NULL for none) a key already used for
  * the room within IDEM_TTL_MS gets its first result and delivers nothing.
  * Returns RM_OK with @out filled, or RM_E_NOMEM (nothing was done).
  */
 int hub_publish(struct hub *h, const char *room_id, const char *sender,
-		const char *content, size_t content_len,
-		unsigned int history_size, const char *idem_key,
+		const char *content, size_t content_len, const char *idem_key,
 		size_t idem_len, int64_t now_ms, struct hub_pub_result *out);
 
 /*

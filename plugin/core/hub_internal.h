@@ -55,8 +55,6 @@ struct hub {
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;
-	/* the process-wide options (rconf.h, scope): not any one vhost's */
-	unsigned int history_size;
 	/*
 	 * max-queued-bytes, process-wide (hub_set_max_queued_bytes): the
 	 * rings by size class, and a shed owed once the fan-out that went
@@ -66,6 +64,8 @@ struct hub {
 	struct qindex qidx;
 	int shed_due;
 	struct idem *idem;		/* the API's keys (hub_api.c), lazily */
+	struct hub_hist *hist;		/* rooms with history (hub_history.c) */
+	int64_t now_ms;			/* the last clock reading given */
 };
 
 /* Leaves @mb's room (hub.c), telling the others; frees it if now empty. */
@@ -73,5 +73,30 @@ void hub_client_leave(struct hub *h, struct client *c, struct member *mb);
 
 /* Files @c under its user_id for direct messages (hub.c); RM_E_NOMEM. */
 int hub_client_index(struct hub *h, struct client *c);
+
+/*
+ * Queues an answer @m about @cmd that changed nothing (an error, a pong,
+ * a history or members answer) and drops the caller's reference; NULL
+ * (out of memory) answers `overloaded` instead.
+ */
+void hub_send_once(struct hub *h, struct client *c, struct msg *m,
+		   const struct codec_cmd *cmd);
+
+/*
+ * Queues the answer @m to a request that changed @c's state (`joined`,
+ * `left`) and drops the caller's reference; NULL: the change is done but
+ * cannot be told, so @c is closed with 1011.
+ */
+void hub_send_state(struct hub *h, struct client *c, struct msg *m);
+
+/* Counts a message @c does not get, as a full ring does (drop policy). */
+void hub_send_dropped(struct client *c);
+
+/* Encodes and queues an error about @cmd to @c. */
+void hub_send_error(struct hub *h, struct client *c, enum rm_proto_err e,
+		    const char *message, const struct codec_cmd *cmd);
+
+/* The open guest connection "guest-<conn_id>" @id names, or NULL: O(1). */
+struct client *hub_find_guest(struct hub *h, const char *id, size_t len);
 
 #endif

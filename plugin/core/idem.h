@@ -20,7 +20,8 @@
 /* The most keys held: ~300 bytes each at most, so ~30 MB at the cap. */
 #define IDEM_MAX_KEYS 100000
 #define IDEM_KEY_MAX 64
-#define IDEM_EPOCH_MAX 40
+/* an epoch as PROTOCOL.md allows it (CODEC_EPOCH_MAX) and its NUL */
+#define IDEM_EPOCH_MAX 65
 
 /* What a first publish answered. */
 struct idem_result {

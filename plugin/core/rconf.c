@@ -27,6 +27,8 @@ rconf_init(struct rconf *c)
 	c->max_messages_per_second = 0;
 	c->presence_events = 0;
 	c->auth_timeout_s = 10;
+	c->history_bytes = 16u << 20;
+	c->history_ttl_s = 300;
 }
 
 void
@@ -46,6 +48,8 @@ rconf_free(struct rconf *c)
 	free((char *)c->auth.audience);
 	free((char *)c->auth.issuer);
 	memset(&c->auth, 0, sizeof(c->auth));
+	free(c->history_db);
+	c->history_db = NULL;
 }
 
 int
@@ -111,6 +115,27 @@ bail_list:
 	return RM_E_INVAL;
 }
 
+/* A file path option: non-empty; replaces the old value. */
+static int
+set_path(char **out, const char *name, const char *value, char *err,
+	 size_t errlen)
+{
+	char *p;
+
+	if (!*value) {
+		snprintf(err, errlen, "%s: an empty path", name);
+		return RM_E_INVAL;
+	}
+	p = strdup(value);
+	if (!p) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return RM_E_INVAL;
+	}
+	free(*out);
+	*out = p;
+	return RM_OK;
+}
+
 /* One numeric option: its name, where it lives, its range. */
 struct uint_opt {
 	const char *name;
@@ -136,6 +161,8 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
 	UOPT("history-size", history_size, 0, 100000),
+	UOPT("history-bytes", history_bytes, 0, (uint64_t)1 << 40),
+	UOPT("history-ttl-s", history_ttl_s, 0, 30u * 86400),
 	UOPT("auth-timeout-s", auth_timeout_s, 1, 86400),
 };
 
@@ -152,16 +179,10 @@ static const struct process_opt {
 	  offsetof(struct rconf_process, history_size), 0 },
 	{ "max-queued-bytes", offsetof(struct rconf, max_queued_bytes),
 	  offsetof(struct rconf_process, max_queued_bytes), 1 },
-};
-
-/*
- * Options of PROTOCOL.md that belong to features this build does not have
- * yet. They are refused rather than accepted and ignored: a server that
- * silently runs without the auth it was configured for is worse than one
- * that does not start.
- */
-static const char *const unsupported_opts[] = {
-	"history-db",
+	{ "history-bytes", offsetof(struct rconf, history_bytes),
+	  offsetof(struct rconf_process, history_bytes), 1 },
+	{ "history-ttl-s", offsetof(struct rconf, history_ttl_s),
+	  offsetof(struct rconf_process, history_ttl_s), 0 },
 };
 
 /* Names lws itself reads from a protocol's per-vhost options. */
@@ -311,6 +332,8 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 		return set_origins(c, value, err, errlen);
 	if (!strncmp(name, "auth-", 5))
 		return set_auth(c, name, value, err, errlen);
+	if (!strcmp(name, "history-db"))
+		return set_path(&c->history_db, name, value, err, errlen);
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;
@@ -323,13 +346,6 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 			/* a key file that cannot be read stops the start */
 			apikey_clear(&k);
 			return r ? RM_E_INVAL : RM_OK;
-		}
-	for (i = 0; i < sizeof(unsupported_opts) / sizeof(unsupported_opts[0]);
-	     i++)
-		if (!strcmp(name, unsupported_opts[i])) {
-			snprintf(err, errlen, "%s: not supported by this "
-				 "version of roomcast", name);
-			return RM_E_INVAL;
 		}
 	snprintf(err, errlen, "%s: unknown option", name);
 	return RM_E_NOENT;
@@ -370,6 +386,8 @@ rconf_process_init(struct rconf_process *p)
 	memset(p, 0, sizeof(*p));
 	p->history_size = d.history_size;
 	p->max_queued_bytes = d.max_queued_bytes;
+	p->history_bytes = d.history_bytes;
+	p->history_ttl_s = d.history_ttl_s;
 }
 
 /* The value of a process-wide option at @offset of @base. */

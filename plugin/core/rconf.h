@@ -46,6 +46,10 @@ struct rconf {
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;
 	unsigned int history_size;	/* broadcasts held per room; 0 = off */
+	/* process-wide (the hub takes the first vhost's): hub_history.h */
+	size_t history_bytes;		/* held by all rooms; 0 = no bound */
+	unsigned int history_ttl_s;	/* a room kept after its last use */
+	char *history_db;		/* SQLite file path, NULL: none */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
 	/*
@@ -64,7 +68,7 @@ enum rconf_scope {
 };
 
 /* How many process-wide options there are (bits of rconf.given). */
-#define RCONF_N_PROCESS 2
+#define RCONF_N_PROCESS 4
 /* Longest vhost name kept to name it in a conflict. */
 #define RCONF_VHOST_NAME_MAX 64
 
@@ -75,6 +79,8 @@ enum rconf_scope {
 struct rconf_process {
 	unsigned int history_size;	/* broadcasts held per room; 0 = off */
 	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
+	size_t history_bytes;		/* held history of all rooms together */
+	unsigned int history_ttl_s;	/* a room with history is kept so long */
 	unsigned int given;		/* options some vhost gave: 1 << i */
 	char given_by[RCONF_N_PROCESS][RCONF_VHOST_NAME_MAX];
 };

@@ -46,10 +46,46 @@ uptime_s(const struct rm_stats *s, int64_t now_ms)
 				      : 0;
 }
 
+/*
+ * The history counters, and history_db only when a store is open:
+ * "state" "ok" or "error" (the last write failed: disk full, I/O error),
+ * with SQLite's words for it.
+ */
+static int
+history_json(const struct rm_stats *s, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+		",\"history_bytes\":%" PRIu64 ",\"history_evicted\":%" PRIu64
+		",\"history_rooms_kept\":%" PRIu64
+		",\"history_rooms_evicted\":%" PRIu64
+		",\"history_epoch_resets\":%" PRIu64,
+		s->history_bytes, s->history_evicted, s->history_rooms_kept,
+		s->history_rooms_evicted, s->history_epoch_resets);
+
+	if (!s->history_db_on || n < 0 || (size_t)n >= len)
+		return n;
+	return n + snprintf(buf + n, len - (size_t)n,
+		",\"history_db\":{\"state\":\"%s\",\"last_error\":\"%s\""
+		",\"rows_written\":%" PRIu64 ",\"write_failures\":%" PRIu64
+		",\"rows_failed\":%" PRIu64 ",\"queue_drops\":%" PRIu64 "}",
+		s->history_db_error ? "error" : "ok",
+		s->history_db_last_error ? s->history_db_last_error : "",
+		s->history_db_rows_written, s->history_db_write_failures,
+		s->history_db_rows_failed, s->history_db_queue_drops);
+}
+
+/*
+ * Rendered whole into @out first, so that a cut result still returns the
+ * full length, as snprintf does.
+ */
 int
 stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 {
-	return snprintf(buf, len,
+	char out[4096];
+	size_t max = sizeof(out);
+	int n, m;
+
+	n = snprintf(out, max,
 		"{\"protocol\":\"" RM_PROTOCOL_VERSION "\""
 		",\"connections_active\":%" PRIu64
 		",\"connections_total\":%" PRIu64
@@ -68,7 +104,7 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		",\"slow_consumers_shed\":%" PRIu64
 		",\"queued_bytes\":%" PRIu64
 		",\"alloc_failures\":%" PRIu64
-		",\"uptime_s\":%" PRIu64 "}\n",
+		",\"uptime_s\":%" PRIu64,
 		s->connections_active, s->connections_total, s->rooms_active,
 		s->messages_received, s->messages_sent, s->messages_dropped,
 		s->sent_per_second, s->received_per_second, s->bytes_sent,
@@ -76,6 +112,15 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		s->connections_refused, s->rate_limited, s->refused_per_ip,
 		s->slow_consumers_shed, s->queued_bytes, s->alloc_failures,
 		uptime_s(s, now_ms));
+	if (n < 0 || (size_t)n >= max)
+		return -1;
+	m = history_json(s, out + n, max - (size_t)n);
+	if (m < 0 || (size_t)(n + m) >= max)
+		return -1;
+	n += m;
+	if (snprintf(out + n, max - (size_t)n, "}\n") != 2)
+		return -1;
+	return snprintf(buf, len, "%s", out);
 }
 
 int
@@ -131,6 +176,33 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 		"# HELP roomcast_alloc_failures_total Allocations that failed (overloaded or 1011).\n"
 		"# TYPE roomcast_alloc_failures_total counter\n"
 		"roomcast_alloc_failures_total %" PRIu64 "\n"
+		"# HELP roomcast_history_bytes Bytes of history held by all rooms.\n"
+		"# TYPE roomcast_history_bytes gauge\n"
+		"roomcast_history_bytes %" PRIu64 "\n"
+		"# HELP roomcast_history_evicted_total Held messages evicted over history-bytes.\n"
+		"# TYPE roomcast_history_evicted_total counter\n"
+		"roomcast_history_evicted_total %" PRIu64 "\n"
+		"# HELP roomcast_history_rooms_kept Rooms kept with history and no member.\n"
+		"# TYPE roomcast_history_rooms_kept gauge\n"
+		"roomcast_history_rooms_kept %" PRIu64 "\n"
+		"# HELP roomcast_history_rooms_evicted_total Kept rooms freed over the kept-room cap.\n"
+		"# TYPE roomcast_history_rooms_evicted_total counter\n"
+		"roomcast_history_rooms_evicted_total %" PRIu64 "\n"
+		"# HELP roomcast_history_epoch_resets_total Rooms started on a new epoch because history-db lagged.\n"
+		"# TYPE roomcast_history_epoch_resets_total counter\n"
+		"roomcast_history_epoch_resets_total %" PRIu64 "\n"
+		"# HELP roomcast_history_db_error 1 while history-db's last write failed.\n"
+		"# TYPE roomcast_history_db_error gauge\n"
+		"roomcast_history_db_error %d\n"
+		"# HELP roomcast_history_db_rows_written_total Messages written to history-db.\n"
+		"# TYPE roomcast_history_db_rows_written_total counter\n"
+		"roomcast_history_db_rows_written_total %" PRIu64 "\n"
+		"# HELP roomcast_history_db_write_failures_total history-db transactions that failed.\n"
+		"# TYPE roomcast_history_db_write_failures_total counter\n"
+		"roomcast_history_db_write_failures_total %" PRIu64 "\n"
+		"# HELP roomcast_history_db_lost_total Messages not written to history-db (failed or queue full).\n"
+		"# TYPE roomcast_history_db_lost_total counter\n"
+		"roomcast_history_db_lost_total %" PRIu64 "\n"
 		"# HELP roomcast_uptime_seconds Seconds since the server started.\n"
 		"# TYPE roomcast_uptime_seconds gauge\n"
 		"roomcast_uptime_seconds %" PRIu64 "\n";
@@ -142,5 +214,11 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 			s->bytes_received, s->slow_consumer_closes,
 			s->connections_refused, s->rate_limited,
 			s->refused_per_ip, s->slow_consumers_shed,
-			s->queued_bytes, s->alloc_failures, uptime_s(s, now_ms));
+			s->queued_bytes, s->alloc_failures, s->history_bytes, s->history_evicted,
+			s->history_rooms_kept, s->history_rooms_evicted,
+			s->history_epoch_resets, s->history_db_error,
+			s->history_db_rows_written,
+			s->history_db_write_failures,
+			s->history_db_rows_failed + s->history_db_queue_drops,
+			uptime_s(s, now_ms));
 }

@@ -34,6 +34,20 @@ struct rm_stats {
 	uint64_t slow_consumers_shed;	/* closed over max-queued-bytes */
 	uint64_t queued_bytes;		/* in all send rings now */
 	uint64_t alloc_failures;	/* answered `overloaded` or closed 1011 */
+	/* history (hub_history.c; docs/HISTORY.md) */
+	uint64_t history_bytes;		/* held by all rooms now */
+	uint64_t history_evicted;	/* msgs evicted over history-bytes */
+	uint64_t history_rooms_kept;	/* rooms kept with no member now */
+	uint64_t history_rooms_evicted;	/* kept rooms freed over the cap */
+	uint64_t history_epoch_resets;	/* new epochs: the disk lagged */
+	/* history-db (copied from the store by the glue each tick) */
+	int history_db_on;
+	int history_db_error;		/* the last transaction failed */
+	const char *history_db_last_error;	/* words for the log, or "" */
+	uint64_t history_db_rows_written;
+	uint64_t history_db_write_failures;
+	uint64_t history_db_rows_failed;
+	uint64_t history_db_queue_drops;
 
 	int64_t started_ms;
 	int draining;			/* shutting down: /health says 503 */

@@ -80,6 +80,7 @@ glue_release(void)
 	if (glue_users && !--glue_users) {
 		sweep_stop();
 		wakes_stop();
+		history_stop();
 		hub_destroy(glue_hub);
 		ipcount_destroy(glue_ipcount);
 		glue_hub = NULL;

@@ -12,7 +12,8 @@
  *   receive.c    reassembling messages and handing them to the hub;
  *   wakes.c      holding members' WRITEABLE while a sender's burst is read;
  *   send.c       writing rings in batches, pings and closes;
- *   sweep.c      the heartbeat sweep and returning memory after a burst.
+ *   sweep.c      the heartbeat sweep and returning memory after a burst;
+ *   history.c    history-db's store, and kept rooms' expiry.
  *
  * Everything runs on the lws service thread (LWS_MAX_SMP is 1 here).
  */
@@ -201,5 +202,20 @@ void sweep_stop(void);
 
 /* A connection was admitted (for returning memory after a burst). */
 void sweep_note_opened(void);
+
+/*---- history.c ----*/
+
+/*
+ * A vhost serving roomcast is set up: the first gives the hub its
+ * process-wide history options and opens `history-db`. Returns 0, or -1
+ * (logged in one line naming the file) when the start must stop.
+ */
+int history_vhost_init(const struct rconf *conf);
+
+/* From the sweep: expired kept rooms, the store's finished writes. */
+void history_tick(int64_t now_ms);
+
+/* The last vhost is going: the store is closed cleanly. */
+void history_stop(void);
 
 #endif

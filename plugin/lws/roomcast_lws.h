@@ -35,6 +35,12 @@ void roomcast_begin_drain(void);
  */
 unsigned int roomcast_failed_vhosts(void);
 
+/*
+ * 1 if a vhost's roomcast set-up failed so that the start must stop (a
+ * bad history-db: the reason is logged in one line naming the file).
+ */
+int roomcast_start_failed(void);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 

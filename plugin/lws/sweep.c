@@ -90,6 +90,7 @@ heartbeat_tick(lws_sorted_usec_list_t *sul)
 	hub_api_sweep(glue_hub, now);
 	trim_after_burst();
 	glue_drain_if_deprecated(glue_context);
+	history_tick(now);
 	lws_sul_schedule(glue_context, 0, sul, heartbeat_tick,
 			 RM_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 }

@@ -123,6 +123,13 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 		return -1;
 	}
 	vhd->holds_glue = 1;
+	if (vhd->enabled && history_vhost_init(&vhd->conf)) {
+		glue_release();
+		vhd->holds_glue = 0;
+		rconf_free(&vhd->conf);
+		vhd->context = NULL;	/* nothing for PROTOCOL_DESTROY */
+		return -1;
+	}
 	wakes_bound(&vhd->conf);
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
 			 LWS_US_PER_SEC);
@@ -132,7 +139,7 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 static void
 vhost_on_destroy(struct vhd__roomcast *vhd)
 {
-	if (!vhd)
+	if (!vhd || !vhd->context)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
 	api_mount_forget(&vhd->conf);

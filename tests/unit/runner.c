@@ -23,6 +23,7 @@ static CU_SuiteInfo suites[] = {
 	{ "guest_id", NULL, NULL, NULL, NULL, guest_id_tests },
 	{ "qindex", NULL, NULL, NULL, NULL, qindex_tests },
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
+	{ "hub_history", NULL, NULL, NULL, NULL, hub_history_tests },
 	{ "store", NULL, NULL, NULL, NULL, store_tests },
 	{ "jwt", jwt_suite_init, jwt_suite_cleanup, NULL, NULL, jwt_tests },
 	{ "history", NULL, NULL, NULL, NULL, history_tests },

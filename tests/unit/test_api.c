@@ -9,6 +9,7 @@
 #include "apikey.h"
 #include "hub.h"
 #include "hub_api.h"
+#include "hub_history.h"
 #include "msg.h"
 #include "stats.h"
 
@@ -32,8 +33,20 @@ on_close(void *o, int code)
 }
 
 static const struct hub_ops ops = { wake, on_close };
-static const struct api_conf aconf = { .history_size = 4,
-				       .max_answer_bytes = 65536 };
+static const struct api_conf aconf = { .max_answer_bytes = 65536 };
+
+/* A hub whose rooms hold @size broadcasts (history is the hub's option). */
+static struct hub *
+api_hub(unsigned int size)
+{
+	struct hub_history_conf hc = { .size = size, .bytes = 16u << 20,
+				       .ttl_s = 300 };
+	struct hub *h = hub_create(&ops, 1);
+
+	if (h)
+		hub_configure_history(h, &hc);
+	return h;
+}
 
 /* Runs one request; returns the status and leaves the answer in @out. */
 static unsigned int
@@ -72,7 +85,7 @@ expect_error(struct hub *h, enum api_method m, const char *path,
 static void
 test_routes_and_methods(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 
 	expect_error(h, API_GET, "/api/publish", NULL, 405,
 		     "method_not_allowed");
@@ -93,7 +106,7 @@ test_routes_and_methods(void)
 static void
 test_body_errors_in_order(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 
 	expect_error(h, API_POST, "/api/publish", "", 400, "bad_json");
 	expect_error(h, API_POST, "/api/publish", "[]", 400, "bad_json");
@@ -136,7 +149,7 @@ test_body_errors_in_order(void)
 static void
 test_idempotency_key_lengths(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 	struct api_out out = { 0 };
 	char body[256];
 
@@ -154,7 +167,7 @@ test_idempotency_key_lengths(void)
 static void
 test_publish_to_member_once(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 	struct rconf conf;
 	struct client *a, *b;
 	struct api_out out = { 0 };
@@ -190,7 +203,7 @@ test_publish_to_member_once(void)
 static void
 test_idempotent_publish_delivers_once(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 	struct rconf conf;
 	struct client *a;
 	struct hub_pub_result r1, r2;
@@ -199,16 +212,16 @@ test_idempotent_publish_delivers_once(void)
 	a = hub_client_new(h, &conf, NULL, 0);
 	hub_on_text(h, a, "{\"type\":\"join\",\"room_id\":\"r\"}", 29, 0);
 	hub_written(h, a, hub_client_queued(a), 0);
-	CU_ASSERT_EQUAL(hub_publish(h, "r", "api", "1", 1, 0, "k", 1, 0, &r1),
+	CU_ASSERT_EQUAL(hub_publish(h, "r", "api", "1", 1, "k", 1, 0, &r1),
 			0);
-	CU_ASSERT_EQUAL(hub_publish(h, "r", "api", "2", 1, 0, "k", 1, 5000,
+	CU_ASSERT_EQUAL(hub_publish(h, "r", "api", "2", 1, "k", 1, 5000,
 				    &r2), 0);
 	CU_ASSERT_TRUE(r2.repeated);
 	CU_ASSERT_EQUAL(r1.seq, r2.seq);
 	CU_ASSERT_STRING_EQUAL(r1.epoch, r2.epoch);
 	CU_ASSERT_EQUAL(hub_client_queued(a), 1);
 	/* after the TTL the key is new again */
-	CU_ASSERT_EQUAL(hub_publish(h, "r", "api", "3", 1, 0, "k", 1,
+	CU_ASSERT_EQUAL(hub_publish(h, "r", "api", "3", 1, "k", 1,
 				    IDEM_TTL_MS + 1, &r2), 0);
 	CU_ASSERT_FALSE(r2.repeated);
 	CU_ASSERT_EQUAL(r2.seq, r1.seq + 1);
@@ -220,17 +233,20 @@ test_idempotent_publish_delivers_once(void)
 static void
 test_room_not_held_freed_or_kept(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 	struct hub_pub_result r;
 	size_t len;
 	int found;
 	char *text;
 
-	CU_ASSERT_EQUAL(hub_publish(h, "gone", "api", "1", 1, 0, NULL, 0, 0,
+	struct hub *off = api_hub(0);
+
+	CU_ASSERT_EQUAL(hub_publish(off, "gone", "api", "1", 1, NULL, 0, 0,
 				    &r), 0);
 	CU_ASSERT_EQUAL(r.seq, 1);
-	CU_ASSERT_PTR_NULL(hub_room(h, "gone"));
-	CU_ASSERT_EQUAL(hub_publish(h, "kept", "api", "1", 1, 3, NULL, 0, 0,
+	CU_ASSERT_PTR_NULL(hub_room(off, "gone"));
+	hub_destroy(off);
+	CU_ASSERT_EQUAL(hub_publish(h, "kept", "api", "1", 1, NULL, 0, 0,
 				    &r), 0);
 	CU_ASSERT_PTR_NOT_NULL(hub_room(h, "kept"));
 	text = hub_api_history(h, "kept", 0, &len, &found);
@@ -245,7 +261,7 @@ test_room_not_held_freed_or_kept(void)
 static void
 test_disconnect_and_direct(void)
 {
-	struct hub *h = hub_create(&ops, 1);
+	struct hub *h = api_hub(4);
 	struct rconf conf;
 	struct client *a, *b;
 	struct api_out out = { 0 };

@@ -335,35 +335,6 @@ lws_own_options_are_accepted_and_ignored(void)
 }
 
 static void
-unsupported_options_are_refused(void)
-{
-	static const char *const names[] = {
-		"history-db",
-	};
-	struct rconf c;
-	char err[256];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		rconf_init(&c);
-		err[0] = '\0';
-		CU_ASSERT_EQUAL(rconf_set(&c, names[i], "10", err, sizeof(err)),
-				RM_E_INVAL);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err, names[i]));
-		rconf_free(&c);
-	}
-	/* history-size is supported: 0 by default, range-checked */
-	rconf_init(&c);
-	CU_ASSERT_EQUAL(c.history_size, 0);
-	CU_ASSERT_EQUAL(rconf_set(&c, "history-size", "10", err, sizeof(err)),
-			RM_OK);
-	CU_ASSERT_EQUAL(c.history_size, 10);
-	CU_ASSERT_EQUAL(rconf_set(&c, "history-size", "x", err, sizeof(err)),
-			RM_E_INVAL);
-	rconf_free(&c);
-}
-
-static void
 parse_uint_is_exact(void)
 {
 	uint64_t v = 7;
@@ -494,7 +465,46 @@ process_option_conflict_names_both_vhosts(void)
 	rconf_free(&b);
 }
 
+static void
+history_options_parse(void)
+{
+	struct rconf c;
+	char err[256];
+
+	rconf_init(&c);
+	/* history-size: 0 by default, range-checked */
+	CU_ASSERT_EQUAL(c.history_size, 0);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-size", "10", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(c.history_size, 10);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-size", "x", err, sizeof(err)),
+			RM_E_INVAL);
+	/* the process-wide history options: defaults, ranges, a path */
+	CU_ASSERT_EQUAL(c.history_bytes, 16u << 20);
+	CU_ASSERT_EQUAL(c.history_ttl_s, 300);
+	CU_ASSERT_PTR_NULL(c.history_db);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-bytes", "0", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(c.history_bytes, 0);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-ttl-s", "-1", err,
+				  sizeof(err)), RM_E_INVAL);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-ttl-s", "5", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(c.history_ttl_s, 5);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-db", "", err, sizeof(err)),
+			RM_E_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "history-db"));
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-db", "a.db", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_EQUAL(rconf_set(&c, "history-db", "b.db", err, sizeof(err)),
+			RM_OK);
+	CU_ASSERT_STRING_EQUAL(c.history_db, "b.db");
+	rconf_free(&c);
+}
+
 CU_TestInfo rconf_tests[] = {
+	{ "history-size, history-bytes, history-ttl-s and history-db parse",
+	  history_options_parse },
 	{ "defaults match PROTOCOL.md's table", defaults_match_protocol_table },
 	{ "numeric options accept valid values and both range ends",
 	  numeric_options_accept_valid_values },
@@ -516,8 +526,6 @@ CU_TestInfo rconf_tests[] = {
 	  allowed_origins_refuses_too_many },
 	{ "status/default/raw are accepted and ignored",
 	  lws_own_options_are_accepted_and_ignored },
-	{ "history-db is refused",
-	  unsupported_options_are_refused },
 	{ "rconf_parse_uint is exact: no sign, no trailer, no overflow",
 	  parse_uint_is_exact },
 	{ "history-size and max-queued-bytes are process-wide, others per vhost",

@@ -22,7 +22,9 @@ static const char *const protocol_keys[] = {
 static const char *const extra_keys[] = {
 	"messages_received_per_second", "slow_consumer_closes",
 	"connections_refused", "rate_limited", "refused_per_ip",
-	"slow_consumers_shed", "queued_bytes", "alloc_failures",
+	"slow_consumers_shed", "queued_bytes", "alloc_failures", "history_bytes",
+	"history_evicted", "history_rooms_kept", "history_rooms_evicted",
+	"history_epoch_resets",
 };
 #define N_EXTRA_KEYS (sizeof(extra_keys) / sizeof(extra_keys[0]))
 
@@ -327,7 +329,35 @@ prometheus_counters_end_in_total(void)
 	CU_ASSERT_TRUE(ok);
 }
 
+/*
+ * The status mount renders into a fixed buffer (mounts/status.h,
+ * ROOMCAST_STATUS_BODY_MAX, 8192): both formats fit with every counter at
+ * its widest and the history_db object on.
+ */
+static void
+widest_answers_fit_the_status_buffer(void)
+{
+	static char buf[16384];
+	int n;
+
+	stats_reset(0);
+	memset(&rm_stats, 0xff, sizeof(rm_stats));
+	rm_stats.started_ms = 0;
+	rm_stats.sent_per_second = rm_stats.received_per_second = 1e12;
+	rm_stats.history_db_on = 1;
+	rm_stats.history_db_error = 1;
+	rm_stats.history_db_last_error = "database or disk is full";
+	n = stats_to_prometheus(&rm_stats, 0, buf, sizeof(buf));
+	CU_ASSERT_TRUE(n > 0 && n < 8192);
+	n = stats_to_json(&rm_stats, 0, buf, sizeof(buf));
+	CU_ASSERT_TRUE(n > 0 && n < 8192);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"history_db\":{\"state\":\"error\""));
+	stats_reset(0);
+}
+
 CU_TestInfo stats_tests[] = {
+	{ "the widest answers fit the status buffer",
+	  widest_answers_fit_the_status_buffer },
 	{ "stats_reset zeroes the counters and starts the clock",
 	  reset_zeroes_everything },
 	{ "stats_to_json: PROTOCOL.md's keys, integer types, the values",

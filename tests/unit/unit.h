@@ -21,6 +21,7 @@ extern CU_TestInfo roster_tests[];
 extern CU_TestInfo stats_tests[];
 extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];
+extern CU_TestInfo hub_history_tests[];
 extern CU_TestInfo store_tests[];
 extern CU_TestInfo jwt_tests[];
 extern CU_TestInfo siphash_tests[];

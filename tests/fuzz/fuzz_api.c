@@ -16,6 +16,7 @@
 #include "api.h"
 #include "hub.h"
 #include "hub_api.h"
+#include "hub_history.h"
 #include "fuzz_util.h"
 
 #include <json-c/json.h>
@@ -75,8 +76,10 @@ check_answer(unsigned int st, const struct api_out *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct api_conf conf = { .history_size = 3,
-					      .max_answer_bytes = 4096 };
+	static const struct api_conf conf = { .max_answer_bytes = 4096 };
+	static const struct hub_history_conf hc = { .size = 3,
+						    .bytes = 1u << 20,
+						    .ttl_s = 300 };
 	struct hub *h = hub_create(&ops, 7);
 	struct rconf rc;
 	struct client *c;
@@ -87,6 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum api_method m;
 	unsigned int st;
 
+	if (h)
+		hub_configure_history(h, &hc);
 	if (!h || !size)
 		goto done;
 	rconf_init(&rc);

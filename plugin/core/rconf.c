@@ -25,6 +25,13 @@ rconf_init(struct rconf *c)
 	c->max_rooms_per_connection = 64;
 	c->max_messages_per_second = 0;
 	c->presence_events = 0;
+	/*
+	 * Partial messages of all connections together (docs/RELIABILITY.md,
+	 * "Unfinished messages"): 1024 connections each near the default
+	 * max-message-size, and a message that starts must end within 10 s.
+	 */
+	c->max_reassembly_bytes = 64u << 20;
+	c->reassembly_timeout_s = 10;
 }
 
 void
@@ -122,6 +129,9 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("max-connections-per-ip", max_connections_per_ip, 0, 10000000),
 	UOPT("ipv6-prefix-len", ipv6_prefix_len, 32, 128),
 	UOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40),
+	UOPT("max-reassembly-bytes", max_reassembly_bytes, 0,
+	     (uint64_t)1 << 40),
+	UOPT("reassembly-timeout-s", reassembly_timeout_s, 0, 3600),
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
 	UOPT("history-size", history_size, 0, 100000),

@@ -32,6 +32,8 @@ struct rconf {
 	unsigned int max_connections_per_ip;	/* 0 = no limit */
 	unsigned int ipv6_prefix_len;	/* IPv6 bits that name one client */
 	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
+	size_t max_reassembly_bytes;	/* all partial messages; 0 = no limit */
+	unsigned int reassembly_timeout_s;	/* to finish a message; 0 = off */
 	unsigned int max_rooms_per_connection;
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;

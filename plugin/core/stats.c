@@ -66,13 +66,16 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		",\"refused_per_ip\":%" PRIu64
 		",\"slow_consumers_shed\":%" PRIu64
 		",\"queued_bytes\":%" PRIu64
+		",\"reassembly_bytes\":%" PRIu64
+		",\"reassembly_aborted\":%" PRIu64
 		",\"uptime_s\":%" PRIu64 "}\n",
 		s->connections_active, s->connections_total, s->rooms_active,
 		s->messages_received, s->messages_sent, s->messages_dropped,
 		s->sent_per_second, s->received_per_second, s->bytes_sent,
 		s->bytes_received, s->slow_consumer_closes,
 		s->connections_refused, s->rate_limited, s->refused_per_ip,
-		s->slow_consumers_shed, s->queued_bytes, uptime_s(s, now_ms));
+		s->slow_consumers_shed, s->queued_bytes, s->reassembly_bytes,
+		s->reassembly_aborted, uptime_s(s, now_ms));
 }
 
 int
@@ -125,6 +128,12 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 		"# HELP roomcast_queued_bytes Bytes waiting in all send rings.\n"
 		"# TYPE roomcast_queued_bytes gauge\n"
 		"roomcast_queued_bytes %" PRIu64 "\n"
+		"# HELP roomcast_reassembly_bytes Bytes held for messages still arriving in pieces.\n"
+		"# TYPE roomcast_reassembly_bytes gauge\n"
+		"roomcast_reassembly_bytes %" PRIu64 "\n"
+		"# HELP roomcast_reassembly_aborted_total Connections closed by max-reassembly-bytes or reassembly-timeout-s.\n"
+		"# TYPE roomcast_reassembly_aborted_total counter\n"
+		"roomcast_reassembly_aborted_total %" PRIu64 "\n"
 		"# HELP roomcast_uptime_seconds Seconds since the server started.\n"
 		"# TYPE roomcast_uptime_seconds gauge\n"
 		"roomcast_uptime_seconds %" PRIu64 "\n";
@@ -136,5 +145,6 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 			s->bytes_received, s->slow_consumer_closes,
 			s->connections_refused, s->rate_limited,
 			s->refused_per_ip, s->slow_consumers_shed,
-			s->queued_bytes, uptime_s(s, now_ms));
+			s->queued_bytes, s->reassembly_bytes,
+			s->reassembly_aborted, uptime_s(s, now_ms));
 }

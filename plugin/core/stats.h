@@ -30,6 +30,8 @@ struct rm_stats {
 	uint64_t refused_per_ip;	/* handshakes over max-connections-per-ip */
 	uint64_t slow_consumers_shed;	/* closed over max-queued-bytes */
 	uint64_t queued_bytes;		/* in all send rings now */
+	uint64_t reassembly_bytes;	/* held for partial messages now */
+	uint64_t reassembly_aborted;	/* closed: budget or deadline */
 
 	int64_t started_ms;
 	int draining;			/* shutting down: /health says 503 */

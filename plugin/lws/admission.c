@@ -153,6 +153,5 @@ admission_closed(struct lws *wsi, struct pss__roomcast *pss,
 	ipcount_put(glue_ipcount, pss->ip);
 	pss->ip = NULL;
 	vhd->connections--;
-	free(pss->rx);
-	pss->rx = NULL;
+	receive_free(pss);
 }

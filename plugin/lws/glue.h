@@ -52,6 +52,7 @@ struct pss__roomcast {
 	struct client *client;		/* NULL outside ESTABLISHED..CLOSED */
 	unsigned char *rx;		/* fragments of the current message */
 	int64_t last_rx_ms;		/* anything heard from the peer */
+	int64_t rx_start_ms;		/* its first piece; 0: none pending */
 	int64_t ping_sent_ms;		/* 0: no ping outstanding */
 	struct ipcount_entry *ip;	/* counted for max-connections-per-ip */
 	uint32_t rx_len, rx_cap;	/* max-message-size is below 4 GB */
@@ -59,6 +60,7 @@ struct pss__roomcast {
 	uint8_t rx_binary : 1;
 	uint8_t ping_due : 1;
 	uint8_t wake_held : 1;		/* in wakes.c's held list */
+	uint8_t rx_late : 1;		/* closed: message not finished */
 };
 
 /* A vhost's roomcast state, kept by its "roomcast" entry. */
@@ -126,6 +128,16 @@ void receive_heard(struct pss__roomcast *pss);
 
 /* WS_PEER_INITIATED_CLOSE: answers a bad close reason with 1007. */
 void receive_peer_close(void *in, size_t len);
+
+/* Frees @pss's partial message, keeping rm_stats.reassembly_bytes true. */
+void receive_free(struct pss__roomcast *pss);
+
+/*
+ * The sweep's check: closes @wsi with 4002 when its partial message
+ * started reassembly-timeout-s ago. Returns 1 if it did.
+ */
+int receive_check_deadline(struct lws *wsi, struct pss__roomcast *pss,
+			   int64_t now_ms);
 
 /*---- wakes.c ----*/
 

@@ -37,23 +37,10 @@ refuse(struct lws *wsi, unsigned int status, const char *why)
 	return -1;
 }
 
-/* Returns 1 if the comma-separated @list names roomcast.v1. */
-static int
-names_our_protocol(const char *list)
+int
+admission_refuse(struct lws *wsi, unsigned int status, const char *why)
 {
-	const char *p = list;
-	size_t n = strlen(ROOMCAST_SUBPROTOCOL);
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (!strncmp(p, ROOMCAST_SUBPROTOCOL, n) &&
-		    (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return 1;
-		while (*p && *p != ',')
-			p++;
-	}
-	return 0;
+	return refuse(wsi, status, why);
 }
 
 /*
@@ -72,9 +59,8 @@ admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 		return refuse(wsi, 400, "Bad Request");
 	if (!vhd || !vhd->enabled)
 		return refuse(wsi, 403, "Forbidden");
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
-	    (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) < 0 ||
-	     !names_our_protocol(buf)))
+	/* only roomcast.v1 becomes a WebSocket (binding.c) */
+	if (!binding_is_roomcast(wsi))
 		return refuse(wsi, 400, "Bad Request");
 	/* an Origin too long to copy cannot be an allowed one */
 	if (vhd->conf.n_origins &&

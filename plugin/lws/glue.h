@@ -9,6 +9,7 @@
  *   glue.c       the process-wide state every vhost shares (the hub, the
  *                per-IP counts) and the hub's ops;
  *   admission.c  the handshake checks, and counting who was admitted;
+ *   binding.c    which protocol an upgrade is bound to: roomcast.v1 only;
  *   receive.c    reassembling messages and handing them to the hub;
  *   wakes.c      holding members' WRITEABLE while a sender's burst is read;
  *   send.c       writing rings in batches, pings and closes;
@@ -106,6 +107,9 @@ int vhost_is_config_entry(struct lws *wsi);
 int admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 			      const char *upgrade);
 
+/* Refuses an upgrade with HTTP @status (a raw HTTP/1.1 answer); -1. */
+int admission_refuse(struct lws *wsi, unsigned int status, const char *why);
+
 /* FILTER_PROTOCOL_CONNECTION: -1 refuses the binding. */
 int admission_filter(struct lws *wsi, struct vhd__roomcast *vhd);
 
@@ -116,6 +120,28 @@ int admission_established(struct lws *wsi, struct pss__roomcast *pss,
 /* CLOSED: unregisters it and frees what the pss holds. */
 void admission_closed(struct lws *wsi, struct pss__roomcast *pss,
 		      struct vhd__roomcast *vhd);
+
+/*---- binding.c ----*/
+
+/*
+ * HTTP_CONFIRM_UPGRADE: 1 if lws will bind @wsi's upgrade to roomcast.v1
+ * (or, naming none, to "roomcast"), 0 for any other protocol or a list
+ * lws would refuse.
+ */
+int binding_is_roomcast(struct lws *wsi);
+
+/* @wsi passed every upgrade check: its filter may let it through. */
+void binding_confirmed(struct lws *wsi);
+
+/* FILTER_PROTOCOL_CONNECTION: 1 if @wsi is the upgrade just confirmed. */
+int binding_take(struct lws *wsi);
+
+/* @wsi is going: it can no longer be the one confirmed. */
+void binding_forget(struct lws *wsi);
+
+/* roomcast-server's "http" protocol: the dummy, refusing every upgrade. */
+int binding_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
+			  void *user, void *in, size_t len);
 
 /*---- receive.c ----*/
 

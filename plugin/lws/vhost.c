@@ -72,6 +72,16 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 	rconf_init(&vhd->conf);
 	/* Only vhosts whose config lists roomcast.v1 serve it. */
 	vhd->enabled = pvo != NULL;
+	/*
+	 * Upgrades are checked where lws asks the default protocol
+	 * (binding.c); another default would let them skip every check.
+	 */
+	if (pvo && !lws_pvo_search(pvo, "default")) {
+		lwsl_err("%s: vhost %s: ws-protocols \"%s\" needs "
+			 "\"default\": \"1\" (docs/CONFIG.md)\n", __func__,
+			 lws_get_vhost_name(vh), ROOMCAST_CONFIG_NAME);
+		return -1;
+	}
 	for (; pvo; pvo = pvo->next)
 		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
 			      sizeof(err))) {
@@ -113,9 +123,18 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 				lws_get_vhost(wsi), lws_get_protocol(wsi)));
 		break;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return admission_confirm_upgrade(wsi, vhost_of(wsi), in);
+		if (admission_confirm_upgrade(wsi, vhost_of(wsi), in))
+			return -1;
+		binding_confirmed(wsi);
+		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* no WebSocket of ours skips the upgrade checks (binding.c) */
+		if (!binding_take(wsi))
+			return -1;
 		return admission_filter(wsi, vhost_of(wsi));
+	case LWS_CALLBACK_WSI_DESTROY:
+		binding_forget(wsi);
+		break;
 	case LWS_CALLBACK_ESTABLISHED:
 		return admission_established(wsi, pss, vhost_of(wsi));
 	case LWS_CALLBACK_CLOSED:
@@ -159,7 +178,7 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 #define RM_RX_BUFFER 128
 
 const struct lws_protocols roomcast_protocols[] = {
-	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
+	{ "http", binding_callback_http, 0, 0, 0, NULL, 0 },
 	{ ROOMCAST_CONFIG_NAME, callback_roomcast,
 	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
 	{ ROOMCAST_SUBPROTOCOL, callback_roomcast,

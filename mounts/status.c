@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include "rm_clock.h"
+#include "roomcast_lws.h"
 #include "stats.h"
 #include "status.h"
 
@@ -116,34 +117,6 @@ status_refuse_upgrade(struct lws *wsi)
 	return -1;
 }
 
-/*
- * A vhost that lists this protocol must make it or "roomcast" its default
- * protocol: lws asks the default protocol about upgrades, and under lwsws
- * the fallback is lws's "http-only" dummy, which allows any, binding a
- * client that names it (or none) to a WebSocket of nothing (issue 11).
- */
-static int
-status_check_default(struct lws *wsi,
-		     const struct lws_protocol_vhost_options *pvo)
-{
-#if defined(LWS_PLUGIN_STATIC)
-	/* roomcast-server: every vhost has every protocol, "http" refuses */
-	(void)wsi;
-	(void)pvo;
-	return 0;
-#else
-	struct lws_vhost *vh = lws_get_vhost(wsi);
-
-	if (lws_pvo_search(pvo, "default") ||
-	    lws_vhost_name_to_protocol(vh, "roomcast"))
-		return 0;
-	lwsl_err("%s: vhost %s lists %s: it or roomcast must be the "
-		 "vhost's default protocol (\"default\": \"1\")\n", __func__,
-		 lws_get_vhost_name(vh), ROOMCAST_STATUS_PROTOCOL_NAME);
-	return -1;
-#endif
-}
-
 int
 callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len)
@@ -162,7 +135,9 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 		 */
 		return -1;
 	case LWS_CALLBACK_PROTOCOL_INIT:
-		return status_check_default(wsi, in);
+		/* a vhost whose default is not ours: lwsws's dummy refuses too */
+		roomcast_seal_http_only(lws_get_vhost(wsi));
+		break;
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:

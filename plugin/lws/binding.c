@@ -27,6 +27,7 @@
  */
 #include "glue.h"
 
+#include "roomcast_lws.h"
 #include "roomcast_names.h"
 
 #include <string.h>
@@ -104,9 +105,10 @@ binding_forget(struct lws *wsi)
 }
 
 /*
- * roomcast-server's "http" entry, the protocol of vhosts whose default is
- * not one of ours: lws's dummy, but it lets no upgrade through (a vhost
- * that serves roomcast makes "roomcast" its default; docs/CONFIG.md).
+ * roomcast-server's "http" entry, and lwsws's "http-only" once sealed
+ * (below): the protocol lws asks about upgrades on a vhost whose default
+ * is not one of ours. lws's dummy, but it lets no upgrade through and
+ * accepts no WebSocket binding.
  */
 int
 binding_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
@@ -120,4 +122,27 @@ binding_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
+}
+
+void
+roomcast_seal_http_only(struct lws_vhost *vh)
+{
+#if defined(LWS_PLUGIN_STATIC)
+	(void)vh;	/* roomcast-server's own "http" is binding_callback_http */
+#else
+	/*
+	 * lwsws puts lws's "http-only" dummy first on every vhost; it allows
+	 * every upgrade and serves a WebSocket bound to it by name, or to a
+	 * client naming none where no default protocol is set. lws offers no
+	 * way to change a protocol, but the table is the vhost's own heap
+	 * copy (lws_create_vhost, "vhost-specific plugin table"), written
+	 * here at PROTOCOL_INIT, before any connection: the dummy's entry on
+	 * a vhost that carries roomcast gets binding_callback_http().
+	 */
+	struct lws_protocols *p = (struct lws_protocols *)
+		lws_vhost_name_to_protocol(vh, "http-only");
+
+	if (p && p->callback == lws_callback_http_dummy)
+		p->callback = binding_callback_http;
+#endif
 }

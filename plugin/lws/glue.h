@@ -72,6 +72,7 @@ struct vhd__roomcast {
 	const struct lws_protocols *protocol;
 	struct rconf conf;
 	int enabled;			/* the vhost lists roomcast.v1 */
+	int held;			/* holds the process-wide state */
 	unsigned int connections;	/* upgraded, on this vhost */
 };
 

@@ -28,7 +28,20 @@ extern const int roomcast_protocols_count;
  */
 void roomcast_begin_drain(void);
 
+/*
+ * 1 if a vhost's roomcast options were refused at PROTOCOL_INIT (logged);
+ * that vhost then refuses every upgrade.
+ */
+int roomcast_config_failed(void);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
+
+/*
+ * Makes lwsws's "http-only" protocol on @vh refuse every upgrade (see
+ * binding.c); nothing under roomcast-server. Called at PROTOCOL_INIT of
+ * each roomcast protocol.
+ */
+void roomcast_seal_http_only(struct lws_vhost *vh);
 
 #endif

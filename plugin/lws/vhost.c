@@ -53,14 +53,53 @@ vhost_is_config_entry(struct lws *wsi)
 	return !strcmp(lws_get_protocol(wsi)->name, ROOMCAST_CONFIG_NAME);
 }
 
+/* A vhost's roomcast options were bad: see roomcast_config_failed(). */
+static int config_failed;
+
+int
+roomcast_config_failed(void)
+{
+	return config_failed;
+}
+
+/*
+ * Reads the vhost's options into @vhd->conf. Returns 0, or -1 after
+ * logging a bad option, or a "roomcast" entry that is not the vhost's
+ * default protocol: upgrades are checked where lws asks the default
+ * protocol (binding.c), and another default would let them skip every
+ * check.
+ */
+static int
+vhost_configure(struct vhd__roomcast *vhd,
+		const struct lws_protocol_vhost_options *pvo)
+{
+	const char *name = lws_get_vhost_name(vhd->vhost);
+	char err[160];
+
+	if (pvo && !lws_pvo_search(pvo, "default")) {
+		lwsl_err("%s: vhost %s: ws-protocols \"%s\" needs "
+			 "\"default\": \"1\" (docs/CONFIG.md)\n", __func__, name,
+			 ROOMCAST_CONFIG_NAME);
+		return -1;
+	}
+	for (; pvo; pvo = pvo->next)
+		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
+			      sizeof(err))) {
+			lwsl_err("%s: vhost %s: option %s\n", __func__, name,
+				 err);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 {
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
 	struct vhd__roomcast *vhd;
-	char err[160];
 
+	roomcast_seal_http_only(vh);
 	if (!vhost_is_config_entry(wsi))
 		return 0;
 	vhd = lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*vhd));
@@ -72,26 +111,21 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 	rconf_init(&vhd->conf);
 	/* Only vhosts whose config lists roomcast.v1 serve it. */
 	vhd->enabled = pvo != NULL;
-	/*
-	 * Upgrades are checked where lws asks the default protocol
-	 * (binding.c); another default would let them skip every check.
-	 */
-	if (pvo && !lws_pvo_search(pvo, "default")) {
-		lwsl_err("%s: vhost %s: ws-protocols \"%s\" needs "
-			 "\"default\": \"1\" (docs/CONFIG.md)\n", __func__,
-			 lws_get_vhost_name(vh), ROOMCAST_CONFIG_NAME);
-		return -1;
+	if (vhost_configure(vhd, pvo)) {
+		/*
+		 * Not -1: lws would then initialise no later vhost, leaving
+		 * their default protocols unset and their upgrades open, and
+		 * lwsws goes on serving. This vhost refuses every upgrade
+		 * instead (403), and roomcast-server stops its start.
+		 */
+		rconf_free(&vhd->conf);
+		vhd->enabled = 0;
+		config_failed = 1;
+		return 0;
 	}
-	for (; pvo; pvo = pvo->next)
-		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
-			      sizeof(err))) {
-			lwsl_err("%s: vhost %s: option %s\n", __func__,
-				 lws_get_vhost_name(vh), err);
-			rconf_free(&vhd->conf);
-			return -1;
-		}
 	if (glue_hold(vhd->context))
 		return -1;
+	vhd->held = 1;
 	wakes_bound(&vhd->conf);
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
 			 LWS_US_PER_SEC);
@@ -101,7 +135,7 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 static void
 vhost_on_destroy(struct vhd__roomcast *vhd)
 {
-	if (!vhd)
+	if (!vhd || !vhd->held)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
 	rconf_free(&vhd->conf);

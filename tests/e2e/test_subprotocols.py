@@ -11,13 +11,19 @@ lists that lead to roomcast.v1 (and none at all) must give a real,
 counted roomcast connection.
 """
 
+import json
+import os
+import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 import serverctl
-from wsclient import (HandshakeRefused, WsClient, assert_refused, get_stats,
-                      http_get, unique_room, wait_for, wait_stats)
+from wsclient import (ConnectionClosed, HandshakeRefused, WsClient,
+                      assert_refused, get_stats, http_get, unique_room,
+                      wait_for, wait_stats)
 
 KIND = serverctl.KIND
 
@@ -131,3 +137,80 @@ def test_zombie_flood_holds_nothing(start_server):
             c.close()
     wait_stats(srv.status_port, lambda s: s["connections_active"] == 0)
     wait_for(lambda: srv.fd_count() <= fds0, timeout=10, what="fds back")
+
+
+# ---- a config that does not make roomcast the default protocol ---------
+
+def bad_config(dest, port, status_port, how):
+    """The repo's config with the roomcast entry's "default" removed, or
+    with a bad option in it. Returns the plugin dir used (lwsws)."""
+    plugins = None
+    if KIND == "lwsws":
+        plugins = dest / "plugins"
+        plugins.mkdir(parents=True)
+        (plugins / "libprotocol_roomcast.so").symlink_to(
+            Path(serverctl.LWSWS_PLUGIN_DIR).resolve() / "libprotocol_roomcast.so")
+    cfg = dest / "cfg"
+    serverctl.make_lwsws_config(cfg, port, status_port, {}, plugins)
+    for f in (cfg / "conf.d").iterdir():
+        doc = json.loads(f.read_text())
+        for vh in doc.get("vhosts", []):
+            for p in vh.get("ws-protocols", []):
+                if "roomcast" in p:
+                    if how == "no-default":
+                        p["roomcast"].pop("default", None)
+                    else:
+                        p["roomcast"]["send-ring-size"] = "0"
+        f.write_text(json.dumps(doc))
+    return cfg
+
+
+def upgrade_status(port, names):
+    try:
+        c = WsClient.connect(port, subprotocols=names, timeout=3, tls=False)
+    except HandshakeRefused as e:
+        return e.status
+    except (ConnectionClosed, OSError):
+        return "closed"
+    c.close()
+    return 101
+
+
+@pytest.mark.timeout_s(30)
+@pytest.mark.parametrize("how", ["no-default", "bad-option"])
+def test_bad_roomcast_config_opens_no_upgrade(tmp_path, how):
+    """roomcast-server refuses to start; lwsws (which cannot be stopped by
+    a plugin) starts, and no upgrade on any of its ports becomes a
+    WebSocket (before: the status vhost's default was never set and lws's
+    http-only dummy took any upgrade)."""
+    port, status_port = serverctl.free_port(), serverctl.free_port()
+    cfg = bad_config(tmp_path, port, status_port, how)
+    if KIND != "lwsws":
+        r = subprocess.run([serverctl.SERVER_BIN, "--config", str(cfg), "--port",
+                            str(port), "--status-port", str(status_port)],
+                           capture_output=True, text=True, timeout=15)
+        assert r.returncode != 0
+        want = '"default"' if how == "no-default" else "send-ring-size"
+        assert want in r.stderr, r.stderr
+        return
+    proc = subprocess.Popen([serverctl.LWSWS_BIN, "-n", "-c", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        wait_for(lambda: serverctl.port_open(port) and serverctl.port_open(status_port),
+                 timeout=10, what="lwsws listening")
+        for p in (port, status_port):
+            for names in (None, ["roomcast.v1"], ["http-only"], ["roomcast-status"],
+                          ["http-only", "roomcast.v1"]):
+                st = upgrade_status(p, names)
+                assert st != 101, (p, names)
+        assert http_get(status_port, "/health", tls=False)[0] == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=8)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, err = proc.communicate()
+    want = b'"default"' if how == "no-default" else b"send-ring-size"
+    assert want in err, err[-2000:]

@@ -165,7 +165,10 @@ def test_many_partial_messages_hold_the_budget_not_more(start_server):
         for _ in range(600):
             clients.append(WsClient.connect(srv.port))
         for c in clients:
-            start_partial(c, 60000)
+            try:
+                start_partial(c, 60000)
+            except OSError:  # TLS: already closed over the budget
+                pass
         peak = 0
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
@@ -183,7 +186,8 @@ def test_many_partial_messages_hold_the_budget_not_more(start_server):
             assert held - before < 24 * 1024, (before, held)
         assert st["reassembly_aborted"] >= 400
         # /health and a new real client are served meanwhile
-        assert http_get(srv.status_port, "/health")[0] == 200
+        h = http_get(srv.status_port, "/health")
+        assert h[0] == 200, h
         with WsClient.connect(srv.port) as c:
             c.ping_check()
         # the deadline ends the rest: nothing held, every fd back

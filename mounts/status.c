@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include "rm_clock.h"
+#include "roomcast_lws.h"
 #include "stats.h"
 #include "status.h"
 #include "api_mount.h"
@@ -151,6 +152,18 @@ callback_roomcast_status(struct lws *wsi, enum lws_callback_reasons reason,
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:	/* websocket or h2c */
 		return status_refuse_upgrade(wsi);
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/*
+		 * A WebSocket bound here by name ("roomcast-status, ...") would
+		 * be served by this HTTP callback: counted nowhere, no heartbeat,
+		 * under no limit (issue 11). The WebSocket vhost refuses such a
+		 * list at its upgrade check; this refuses it on any vhost.
+		 */
+		return -1;
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		/* a vhost whose default is not ours: lwsws's dummy refuses too */
+		roomcast_seal_http_only(lws_get_vhost(wsi));
+		break;
 	case LWS_CALLBACK_HTTP:
 		return status_on_http(wsi, pss);
 	case LWS_CALLBACK_HTTP_BODY:

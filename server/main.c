@@ -232,10 +232,14 @@ start(const char *dir)
 			"(a port in use, or a bad option: see the log above)\n");
 		return -1;
 	}
-	/* PROTOCOL_INIT now, not at the first service: a bad option stops us */
-	if (lws_protocol_init(context) || roomcast_failed_vhosts()) {
-		fprintf(stderr, "roomcast-server: bad roomcast options (the "
-			"option is named in the log above)\n");
+	/*
+	 * PROTOCOL_INIT now rather than at the first service: a vhost's bad
+	 * roomcast options stop the start (lwsws goes on, each such vhost
+	 * refusing every upgrade).
+	 */
+	if (lws_protocol_init(context) || roomcast_config_failed()) {
+		fprintf(stderr, "roomcast-server: bad roomcast options in the "
+			"config (see the log above)\n");
 		return -1;
 	}
 	return 0;

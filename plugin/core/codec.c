@@ -3,6 +3,7 @@
  * (see codec.h).
  */
 #include "codec.h"
+#include "guest_id.h"
 #include "jscan.h"
 #include "msg.h"
 
@@ -70,6 +71,12 @@ int
 codec_user_valid(const char *s, size_t len)
 {
 	return charset_ok(s, len, CODEC_USER_MAX, "_.@:-");
+}
+
+int
+codec_own_user_valid(const char *s, size_t len)
+{
+	return codec_user_valid(s, len) && !guest_id_reserved(s, len);
 }
 
 const char *
@@ -319,7 +326,7 @@ decode_rules(const struct jscan_val *v, struct codec_cmd *cmd)
 		return RM_PE_BAD_ROOM;
 	if (op == CODEC_OP_JOIN && v[K_USER].text &&
 	    !decode_id_string(&v[K_USER], cmd->user_buf,
-			      sizeof(cmd->user_buf), codec_user_valid,
+			      sizeof(cmd->user_buf), codec_own_user_valid,
 			      &cmd->user_id, &cmd->user_len))
 		return RM_PE_BAD_USER;
 	if (op == CODEC_OP_DIRECT &&

@@ -149,6 +149,15 @@ int codec_user_valid(const char *s, size_t len);
 ssize_t codec_unquote_span(const struct codec_span *s, char *buf,
 			   size_t size);
 
+/*
+ * Returns 1 if a client may call itself @s (@len bytes): the user_id rule
+ * and not the server's "guest-" prefix, so no one takes a guest's direct
+ * messages. The one check for every user_id a client chooses (join,
+ * token `sub`, API `sender` / `from`); codec_user_valid() alone is for
+ * naming someone else (`to`, which may be a guest).
+ */
+int codec_own_user_valid(const char *s, size_t len);
+
 /* The wire name of @e ("bad_json", ...). */
 const char *codec_err_name(enum rm_proto_err e);
 

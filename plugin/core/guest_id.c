@@ -31,3 +31,9 @@ guest_id_parse(const char *s, size_t len, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+int
+guest_id_reserved(const char *s, size_t len)
+{
+	return len >= PREFIX_LEN && !memcmp(s, PREFIX, PREFIX_LEN);
+}

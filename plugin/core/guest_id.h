@@ -20,4 +20,11 @@
  */
 int guest_id_parse(const char *s, size_t len, uint64_t *out);
 
+/*
+ * Returns 1 if the @len bytes at @s start with "guest-": the server's
+ * prefix, which no client may take as its own user_id (PROTOCOL.md v1.1,
+ * Identity), whatever follows it.
+ */
+int guest_id_reserved(const char *s, size_t len);
+
 #endif

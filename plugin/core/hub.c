@@ -838,7 +838,8 @@ error_text(enum rm_proto_err e)
 	case RM_PE_BAD_ROOM:
 		return "room_id must be 1-128 bytes of [A-Za-z0-9_.:-]";
 	case RM_PE_BAD_USER:
-		return "user_id must be 1-64 bytes of [A-Za-z0-9_.@:-]";
+		return "user_id must be 1-64 bytes of [A-Za-z0-9_.@:-]; "
+		       "one starting with guest- is the server's to give";
 	default:
 		return codec_err_name(e);
 	}

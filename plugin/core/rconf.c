@@ -29,6 +29,13 @@ rconf_init(struct rconf *c)
 	c->auth_timeout_s = 10;
 	c->history_bytes = 16u << 20;
 	c->history_ttl_s = 300;
+	/*
+	 * Partial messages of all connections together (docs/RELIABILITY.md,
+	 * "Unfinished messages"): 1024 connections each near the default
+	 * max-message-size, and a message that starts must end within 10 s.
+	 */
+	c->max_reassembly_bytes = 64u << 20;
+	c->reassembly_timeout_s = 10;
 }
 
 void
@@ -158,6 +165,9 @@ static const struct uint_opt uint_opts[] = {
 	UOPT("max-connections-per-ip", max_connections_per_ip, 0, 10000000),
 	UOPT("ipv6-prefix-len", ipv6_prefix_len, 32, 128),
 	UOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40),
+	UOPT("max-reassembly-bytes", max_reassembly_bytes, 0,
+	     (uint64_t)1 << 40),
+	UOPT("reassembly-timeout-s", reassembly_timeout_s, 0, 3600),
 	UOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	UOPT("max-messages-per-second", max_messages_per_second, 0, 1000000),
 	UOPT("history-size", history_size, 0, 100000),
@@ -183,6 +193,8 @@ static const struct process_opt {
 	  offsetof(struct rconf_process, history_bytes), 1 },
 	{ "history-ttl-s", offsetof(struct rconf, history_ttl_s),
 	  offsetof(struct rconf_process, history_ttl_s), 0 },
+	{ "max-reassembly-bytes", offsetof(struct rconf, max_reassembly_bytes),
+	  offsetof(struct rconf_process, max_reassembly_bytes), 1 },
 };
 
 /* Names lws itself reads from a protocol's per-vhost options. */
@@ -388,6 +400,7 @@ rconf_process_init(struct rconf_process *p)
 	p->max_queued_bytes = d.max_queued_bytes;
 	p->history_bytes = d.history_bytes;
 	p->history_ttl_s = d.history_ttl_s;
+	p->max_reassembly_bytes = d.max_reassembly_bytes;
 }
 
 /* The value of a process-wide option at @offset of @base. */

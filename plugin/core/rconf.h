@@ -42,6 +42,8 @@ struct rconf {
 	unsigned int max_connections_per_ip;	/* 0 = no limit */
 	unsigned int ipv6_prefix_len;	/* IPv6 bits that name one client */
 	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
+	size_t max_reassembly_bytes;	/* all partial messages; 0 = no limit */
+	unsigned int reassembly_timeout_s;	/* to finish a message; 0 = off */
 	unsigned int max_rooms_per_connection;
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;
@@ -68,7 +70,7 @@ enum rconf_scope {
 };
 
 /* How many process-wide options there are (bits of rconf.given). */
-#define RCONF_N_PROCESS 4
+#define RCONF_N_PROCESS 5
 /* Longest vhost name kept to name it in a conflict. */
 #define RCONF_VHOST_NAME_MAX 64
 
@@ -81,6 +83,7 @@ struct rconf_process {
 	size_t max_queued_bytes;	/* all rings together; 0 = no limit */
 	size_t history_bytes;		/* held history of all rooms together */
 	unsigned int history_ttl_s;	/* a room with history is kept so long */
+	size_t max_reassembly_bytes;	/* all partial messages together */
 	unsigned int given;		/* options some vhost gave: 1 << i */
 	char given_by[RCONF_N_PROCESS][RCONF_VHOST_NAME_MAX];
 };

@@ -104,6 +104,8 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		",\"slow_consumers_shed\":%" PRIu64
 		",\"queued_bytes\":%" PRIu64
 		",\"alloc_failures\":%" PRIu64
+		",\"reassembly_bytes\":%" PRIu64
+		",\"reassembly_aborted\":%" PRIu64
 		",\"uptime_s\":%" PRIu64,
 		s->connections_active, s->connections_total, s->rooms_active,
 		s->messages_received, s->messages_sent, s->messages_dropped,
@@ -111,6 +113,7 @@ stats_to_json(const struct rm_stats *s, int64_t now_ms, char *buf, size_t len)
 		s->bytes_received, s->slow_consumer_closes,
 		s->connections_refused, s->rate_limited, s->refused_per_ip,
 		s->slow_consumers_shed, s->queued_bytes, s->alloc_failures,
+		s->reassembly_bytes, s->reassembly_aborted,
 		uptime_s(s, now_ms));
 	if (n < 0 || (size_t)n >= max)
 		return -1;
@@ -203,6 +206,12 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 		"# HELP roomcast_history_db_lost_total Messages not written to history-db (failed or queue full).\n"
 		"# TYPE roomcast_history_db_lost_total counter\n"
 		"roomcast_history_db_lost_total %" PRIu64 "\n"
+		"# HELP roomcast_reassembly_bytes Bytes held for messages still arriving in pieces.\n"
+		"# TYPE roomcast_reassembly_bytes gauge\n"
+		"roomcast_reassembly_bytes %" PRIu64 "\n"
+		"# HELP roomcast_reassembly_aborted_total Connections closed by max-reassembly-bytes or reassembly-timeout-s.\n"
+		"# TYPE roomcast_reassembly_aborted_total counter\n"
+		"roomcast_reassembly_aborted_total %" PRIu64 "\n"
 		"# HELP roomcast_uptime_seconds Seconds since the server started.\n"
 		"# TYPE roomcast_uptime_seconds gauge\n"
 		"roomcast_uptime_seconds %" PRIu64 "\n";
@@ -214,11 +223,12 @@ stats_to_prometheus(const struct rm_stats *s, int64_t now_ms, char *buf,
 			s->bytes_received, s->slow_consumer_closes,
 			s->connections_refused, s->rate_limited,
 			s->refused_per_ip, s->slow_consumers_shed,
-			s->queued_bytes, s->alloc_failures, s->history_bytes, s->history_evicted,
-			s->history_rooms_kept, s->history_rooms_evicted,
-			s->history_epoch_resets, s->history_db_error,
-			s->history_db_rows_written,
+			s->queued_bytes, s->alloc_failures, s->history_bytes,
+			s->history_evicted, s->history_rooms_kept,
+			s->history_rooms_evicted, s->history_epoch_resets,
+			s->history_db_error, s->history_db_rows_written,
 			s->history_db_write_failures,
 			s->history_db_rows_failed + s->history_db_queue_drops,
+			s->reassembly_bytes, s->reassembly_aborted,
 			uptime_s(s, now_ms));
 }

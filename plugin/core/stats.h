@@ -48,6 +48,8 @@ struct rm_stats {
 	uint64_t history_db_write_failures;
 	uint64_t history_db_rows_failed;
 	uint64_t history_db_queue_drops;
+	uint64_t reassembly_bytes;	/* held for partial messages now */
+	uint64_t reassembly_aborted;	/* closed: budget or deadline */
 
 	int64_t started_ms;
 	int draining;			/* shutting down: /health says 503 */

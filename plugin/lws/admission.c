@@ -37,23 +37,10 @@ refuse(struct lws *wsi, unsigned int status, const char *why)
 	return -1;
 }
 
-/* Returns 1 if the comma-separated @list names roomcast.v1. */
-static int
-names_our_protocol(const char *list)
+int
+admission_refuse(struct lws *wsi, unsigned int status, const char *why)
 {
-	const char *p = list;
-	size_t n = strlen(ROOMCAST_SUBPROTOCOL);
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (!strncmp(p, ROOMCAST_SUBPROTOCOL, n) &&
-		    (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return 1;
-		while (*p && *p != ',')
-			p++;
-	}
-	return 0;
+	return refuse(wsi, status, why);
 }
 
 /*
@@ -69,9 +56,8 @@ handshake_checks(struct lws *wsi, struct vhd__roomcast *vhd)
 
 	if (!vhd || !vhd->enabled)
 		return refuse(wsi, 403, "Forbidden");
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
-	    (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) < 0 ||
-	     !names_our_protocol(buf)))
+	/* only roomcast.v1 becomes a WebSocket (binding.c) */
+	if (!binding_is_roomcast(wsi))
 		return refuse(wsi, 400, "Bad Request");
 	/* an Origin too long to copy cannot be an allowed one */
 	if (vhd->conf.n_origins &&
@@ -125,11 +111,11 @@ admission_filter(struct lws *wsi, struct vhd__roomcast *vhd)
 	    lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
 		return -1;
 	/*
-	 * A vhost whose "roomcast" entry is not its default (lwsws with
-	 * "roomcast": {}) answered the upgrade in another protocol: the
-	 * checks run here instead. Run twice they pass twice.
+	 * The checks ran at the upgrade (binding_take() in vhost.c admits
+	 * only the connection they passed), on "roomcast" or, on lwsws's
+	 * "roomcast": {} vhost, on the sealed "http-only" (binding.c).
 	 */
-	return handshake_checks(wsi, vhd);
+	return 0;
 }
 
 int
@@ -172,6 +158,5 @@ admission_closed(struct lws *wsi, struct pss__roomcast *pss,
 	ipcount_put(glue_ipcount, pss->ip);
 	pss->ip = NULL;
 	vhd->connections--;
-	free(pss->rx);
-	pss->rx = NULL;
+	receive_free(pss);
 }

@@ -111,6 +111,12 @@ glue_drain_if_deprecated(struct lws_context *cx)
 		roomcast_begin_drain();
 }
 
+const struct rconf_process *
+glue_process_options(void)
+{
+	return &glue_options;
+}
+
 uint64_t
 roomcast_connections_active(void)
 {

@@ -9,6 +9,7 @@
  *   glue.c       the process-wide state every vhost shares (the hub, the
  *                per-IP counts) and the hub's ops;
  *   admission.c  the handshake checks, and counting who was admitted;
+ *   binding.c    which protocol an upgrade is bound to: roomcast.v1 only;
  *   receive.c    reassembling messages and handing them to the hub;
  *   wakes.c      holding members' WRITEABLE while a sender's burst is read;
  *   send.c       writing rings in batches, pings and closes;
@@ -54,6 +55,7 @@ struct pss__roomcast {
 	struct client *client;		/* NULL outside ESTABLISHED..CLOSED */
 	unsigned char *rx;		/* fragments of the current message */
 	int64_t last_rx_ms;		/* anything heard from the peer */
+	int64_t rx_start_ms;		/* its first piece; 0: none pending */
 	int64_t ping_sent_ms;		/* 0: no ping outstanding */
 	struct ipcount_entry *ip;	/* counted for max-connections-per-ip */
 	uint32_t rx_len, rx_cap;	/* max-message-size is below 4 GB */
@@ -61,6 +63,7 @@ struct pss__roomcast {
 	uint8_t rx_binary : 1;
 	uint8_t ping_due : 1;
 	uint8_t wake_held : 1;		/* in wakes.c's held list */
+	uint8_t rx_late : 1;		/* closed: message not finished */
 };
 
 /* A vhost's roomcast state, kept by its "roomcast" entry. */
@@ -71,7 +74,7 @@ struct vhd__roomcast {
 	const struct lws_protocols *protocol;
 	struct rconf conf;
 	int enabled;			/* the vhost lists roomcast.v1 */
-	int holds_glue;			/* glue_hold() succeeded for it */
+	int held;			/* holds the process-wide state */
 	unsigned int connections;	/* upgraded, on this vhost */
 };
 
@@ -94,6 +97,9 @@ int glue_hold(struct lws_context *context, const struct rconf *conf,
 /* Drops a vhost's reference; the last frees the hub and stops timers. */
 void glue_release(void);
 
+/* The process-wide options every vhost agreed on (rconf.h scopes). */
+const struct rconf_process *glue_process_options(void);
+
 /* Starts the drain if lwsws deprecated @cx (its graceful stop). */
 void glue_drain_if_deprecated(struct lws_context *cx);
 
@@ -111,6 +117,9 @@ int vhost_is_config_entry(struct lws *wsi);
 int admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 			      const char *upgrade);
 
+/* Refuses an upgrade with HTTP @status (a raw HTTP/1.1 answer); -1. */
+int admission_refuse(struct lws *wsi, unsigned int status, const char *why);
+
 /* FILTER_PROTOCOL_CONNECTION: -1 refuses the binding. */
 int admission_filter(struct lws *wsi, struct vhd__roomcast *vhd);
 
@@ -121,6 +130,28 @@ int admission_established(struct lws *wsi, struct pss__roomcast *pss,
 /* CLOSED: unregisters it and frees what the pss holds. */
 void admission_closed(struct lws *wsi, struct pss__roomcast *pss,
 		      struct vhd__roomcast *vhd);
+
+/*---- binding.c ----*/
+
+/*
+ * HTTP_CONFIRM_UPGRADE: 1 if lws will bind @wsi's upgrade to roomcast.v1
+ * (or, naming none, to "roomcast"), 0 for any other protocol or a list
+ * lws would refuse.
+ */
+int binding_is_roomcast(struct lws *wsi);
+
+/* @wsi passed every upgrade check: its filter may let it through. */
+void binding_confirmed(struct lws *wsi);
+
+/* FILTER_PROTOCOL_CONNECTION: 1 if @wsi is the upgrade just confirmed. */
+int binding_take(struct lws *wsi);
+
+/* @wsi is going: it can no longer be the one confirmed. */
+void binding_forget(struct lws *wsi);
+
+/* roomcast-server's "http" protocol: the dummy, refusing every upgrade. */
+int binding_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
+			  void *user, void *in, size_t len);
 
 /*---- receive.c ----*/
 
@@ -133,6 +164,16 @@ void receive_heard(struct pss__roomcast *pss);
 
 /* WS_PEER_INITIATED_CLOSE: answers a bad close reason with 1007. */
 void receive_peer_close(void *in, size_t len);
+
+/* Frees @pss's partial message, keeping rm_stats.reassembly_bytes true. */
+void receive_free(struct pss__roomcast *pss);
+
+/*
+ * The sweep's check: closes @wsi with 4002 when its partial message
+ * started reassembly-timeout-s ago. Returns 1 if it did.
+ */
+int receive_check_deadline(struct lws *wsi, struct pss__roomcast *pss,
+			   int64_t now_ms);
 
 /*---- wakes.c ----*/
 

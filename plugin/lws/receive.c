@@ -23,18 +23,86 @@ receive_heard(struct pss__roomcast *pss)
 	pss->ping_sent_ms = 0;
 }
 
-static int
-rx_append(struct pss__roomcast *pss, const void *in, size_t len)
+/*
+ * A message in pieces begins: its buffer counts as held for partial
+ * messages until it ends. A buffer kept between messages (at most
+ * RM_RX_KEEP) does not count: it is per-connection memory, like lws's.
+ */
+static void
+rx_begin(struct pss__roomcast *pss)
 {
-	if (pss->rx_len + len > pss->rx_cap) {
+	int64_t now = rm_clock_ms();
+
+	pss->rx_start_ms = now ? now : 1;
+	rm_stats.reassembly_bytes += pss->rx_cap;
+}
+
+/* The message ended (whole, or abandoned): it holds nothing any more. */
+static void
+rx_end(struct pss__roomcast *pss)
+{
+	if (pss->rx_start_ms)
+		rm_stats.reassembly_bytes -= pss->rx_cap;
+	pss->rx_start_ms = 0;
+	pss->rx_len = 0;
+}
+
+void
+receive_free(struct pss__roomcast *pss)
+{
+	rx_end(pss);
+	free(pss->rx);
+	pss->rx = NULL;
+	pss->rx_cap = 0;
+}
+
+/*
+ * Our policy for partial messages (docs/RELIABILITY.md, "Unfinished
+ * messages"): what all connections hold for them together is bounded by
+ * max-reassembly-bytes, and, with max-queued-bytes, by what is left of
+ * it after the send rings. Growing past either closes the connection
+ * that grows (1011: the server cannot take its message now; it may come
+ * back later), never one that is only holding.
+ */
+static int
+rx_budget_ok(size_t grow)
+{
+	const struct rconf_process *p = glue_process_options();
+	uint64_t after = rm_stats.reassembly_bytes + grow;
+
+	if (p->max_reassembly_bytes && after > p->max_reassembly_bytes)
+		return 0;
+	return !p->max_queued_bytes ||
+	       rm_stats.queued_bytes + after <= p->max_queued_bytes;
+}
+
+/*
+ * Appends a piece; the buffer grows by doubling from 1 KB, never past
+ * max-message-size, so a connection holds about what it has sent.
+ */
+static int
+rx_append(struct pss__roomcast *pss, const struct rconf *conf,
+	  const void *in, size_t len)
+{
+	size_t need = pss->rx_len + len;
+
+	/* an empty fragment keeps nothing (and memcpy from NULL is UB) */
+	if (!len)
+		return RM_OK;
+	if (need > pss->rx_cap) {
 		size_t cap = pss->rx_cap ? pss->rx_cap : 1024;
 		unsigned char *p;
 
-		while (cap < pss->rx_len + len)
+		while (cap < need)
 			cap *= 2;
+		if (cap > conf->max_message_size)
+			cap = conf->max_message_size;	/* need fits: checked */
+		if (!rx_budget_ok(cap - pss->rx_cap))
+			return RM_E_LIMIT;
 		p = realloc(pss->rx, cap);
 		if (!p)
 			return RM_E_NOMEM;
+		rm_stats.reassembly_bytes += cap - pss->rx_cap;
 		pss->rx = p;
 		pss->rx_cap = (uint32_t)cap;
 	}
@@ -55,15 +123,39 @@ rx_complete(struct lws *wsi, struct pss__roomcast *pss, const char *text,
 	else
 		code = hub_on_text(glue_hub, pss->client, text, len,
 				   rm_clock_ms());
-	pss->rx_len = 0;
-	if (pss->rx_cap > RM_RX_KEEP) {
-		free(pss->rx);
-		pss->rx = NULL;
-		pss->rx_cap = 0;
-	}
+	rx_end(pss);
+	if (pss->rx_cap > RM_RX_KEEP)
+		receive_free(pss);
 	if (code == HUB_CLOSE_INVALID_UTF8)
 		send_close(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
 	return 0;
+}
+
+/* Ends the connection over its partial message, freeing it at once. */
+static int
+rx_abort(struct lws *wsi, struct pss__roomcast *pss, int code)
+{
+	if (code != LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE)
+		rm_stats.reassembly_aborted++;
+	receive_free(pss);
+	send_close(wsi, code);
+	return 0;
+}
+
+int
+receive_check_deadline(struct lws *wsi, struct pss__roomcast *pss,
+		       int64_t now_ms)
+{
+	const struct rconf *conf = hub_client_conf(pss->client);
+
+	if (!pss->rx_start_ms || !conf->reassembly_timeout_s ||
+	    now_ms - pss->rx_start_ms <
+	    (int64_t)conf->reassembly_timeout_s * 1000)
+		return 0;
+	/* a peer that trickles a message is as good as one that is gone */
+	pss->rx_late = 1;
+	rx_abort(wsi, pss, RM_CLOSE_NO_PONG);
+	return 1;
 }
 
 /*
@@ -83,27 +175,27 @@ on_piece(struct lws *wsi, struct pss__roomcast *pss, const void *in,
 		return 0;
 	conf = hub_client_conf(pss->client);
 	receive_heard(pss);
-	if (lws_is_first_fragment(wsi) && !pss->rx_len) {
+	if (!pss->rx_start_ms) {
 		rm_stats.messages_received++;
 		pss->rx_binary = lws_frame_is_binary(wsi);
 	}
 	rm_stats.bytes_received += len;
-	if (pss->rx_len + len > conf->max_message_size) {
-		send_close(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
-		return 0;
+	if (pss->rx_len + len > conf->max_message_size)
+		return rx_abort(wsi, pss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+	if (!pss->rx_start_ms) {
+		if (final && !pss->rx_binary)
+			/* lws's rx buffer ends in a spare byte; text needs none */
+			return rx_complete(wsi, pss, in, len);
+		if (!final)	/* the deadline runs from the first piece */
+			rx_begin(pss);
 	}
 	if (pss->rx_binary) {
 		pss->rx_len += (uint32_t)len;
 		return final ? rx_complete(wsi, pss, NULL, 0) : 0;
 	}
-	if (final && !pss->rx_len) {
-		/* lws's rx buffer ends in a spare byte; the text needs none */
-		return rx_complete(wsi, pss, in, len);
-	}
-	if (rx_append(pss, in, len)) {
-		send_close(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
-		return 0;
-	}
+	/* over the budget or out of memory: 1011, come back later */
+	if (rx_append(pss, conf, in, len))
+		return rx_abort(wsi, pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	return final ? rx_complete(wsi, pss, (const char *)pss->rx,
 				   pss->rx_len) : 0;
 }

@@ -29,19 +29,25 @@ extern const int roomcast_protocols_count;
 void roomcast_begin_drain(void);
 
 /*
- * How many vhosts refused their roomcast options at PROTOCOL_INIT (each
- * logged with the option's name; such a vhost refuses every upgrade):
- * roomcast-server stops its start when this is not 0.
- */
-unsigned int roomcast_failed_vhosts(void);
-
-/*
  * 1 if a vhost's roomcast set-up failed so that the start must stop (a
  * bad history-db: the reason is logged in one line naming the file).
  */
 int roomcast_start_failed(void);
 
+/*
+ * 1 if a vhost's roomcast options were refused at PROTOCOL_INIT (logged);
+ * that vhost then refuses every upgrade.
+ */
+int roomcast_config_failed(void);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
+
+/*
+ * Makes lwsws's "http-only" protocol on @vh refuse every upgrade (see
+ * binding.c); nothing under roomcast-server. Called at PROTOCOL_INIT of
+ * each roomcast protocol.
+ */
+void roomcast_seal_http_only(struct lws_vhost *vh);
 
 #endif

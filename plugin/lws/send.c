@@ -139,7 +139,8 @@ send_writeable(struct lws *wsi, struct pss__roomcast *pss)
 	if (!c)
 		return 0;
 	if (pss->close_code)
-		return close_with(wsi, pss->close_code,
+		return close_with(wsi, pss->close_code, pss->rx_late ?
+				  "message not finished in time" :
 				  close_reason(pss->close_code));
 	if (pss->ping_due)
 		return write_ping(wsi, pss);

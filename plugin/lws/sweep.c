@@ -61,7 +61,9 @@ heartbeat_check(struct lws *wsi, int64_t now)
 	struct pss__roomcast *pss = lws_wsi_user(wsi);
 	const struct rconf *conf = hub_client_conf(pss->client);
 
-	if (!conf->ping_interval_s || pss->close_code)
+	if (pss->close_code || receive_check_deadline(wsi, pss, now))
+		return;
+	if (!conf->ping_interval_s)
 		return;
 	if (pss->ping_sent_ms) {
 		if (now - pss->ping_sent_ms >= (int64_t)conf->pong_timeout_s * 1000)

@@ -54,13 +54,55 @@ vhost_is_config_entry(struct lws *wsi)
 	return !strcmp(lws_get_protocol(wsi)->name, ROOMCAST_CONFIG_NAME);
 }
 
-/* Vhosts whose roomcast options were refused (roomcast_failed_vhosts). */
-static unsigned int failed_vhosts;
+/* A vhost's roomcast options were bad: see roomcast_config_failed(). */
+static int config_failed;
 
-unsigned int
-roomcast_failed_vhosts(void)
+int
+roomcast_config_failed(void)
 {
-	return failed_vhosts;
+	return config_failed;
+}
+
+/*
+ * Reads the vhost's options into @vhd->conf, then what is built from
+ * them: the server API's key (api-key, process-wide, for the status
+ * mount) and the vhost's auth keyring. Returns 0, or -1 after logging
+ * what was refused.
+ */
+static int
+vhost_configure(struct vhd__roomcast *vhd,
+		const struct lws_protocol_vhost_options *pvo)
+{
+	const char *name = lws_get_vhost_name(vhd->vhost);
+	const struct lws_protocol_vhost_options *opts = pvo;
+	char err[256];
+
+	for (; pvo; pvo = pvo->next)
+		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
+			      sizeof(err))) {
+			lwsl_err("%s: vhost %s: option %s\n", __func__, name,
+				 err);
+			return -1;
+		}
+	if (api_mount_configure(&vhd->conf, opts, name))
+		return -1;
+	return auth_vhost_init(vhd);
+}
+
+/*
+ * The vhost's options were refused: it refuses every upgrade (403) and
+ * roomcast-server stops its start. Not -1 from PROTOCOL_INIT: lws would
+ * then initialise no later vhost, leaving their default protocols unset
+ * and their upgrades open, and lwsws goes on serving.
+ */
+static int
+vhost_fail_closed(struct vhd__roomcast *vhd)
+{
+	auth_vhost_destroy(vhd);
+	rconf_free(&vhd->conf);
+	vhd->enabled = 0;
+	config_failed = 1;
+	return 0;
 }
 
 static int
@@ -68,10 +110,10 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 {
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
-	const struct lws_protocol_vhost_options *opts = pvo;
 	struct vhd__roomcast *vhd;
 	char err[256];
 
+	roomcast_seal_http_only(vh);
 	if (!vhost_is_config_entry(wsi))
 		return 0;
 	vhd = lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*vhd));
@@ -93,41 +135,20 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 #else
 	vhd->enabled = 1;
 #endif
-	for (; pvo; pvo = pvo->next)
-		if (rconf_set(&vhd->conf, pvo->name, pvo->value, err,
-			      sizeof(err))) {
-			lwsl_err("%s: vhost %s: option %s\n", __func__,
-				 lws_get_vhost_name(vh), err);
-			vhd->enabled = 0;	/* fail closed (auth) */
-			failed_vhosts++;
-			rconf_free(&vhd->conf);
-			return -1;
-		}
-	/* api-key / api-key-file: process-wide, for the status mount */
-	if (api_mount_configure(&vhd->conf, opts, lws_get_vhost_name(vh))) {
-		rconf_free(&vhd->conf);
-		return -1;
-	}
-	if (auth_vhost_init(vhd)) {
-		/* fail closed: never serve without the auth configured */
-		vhd->enabled = 0;
-		failed_vhosts++;
-		rconf_free(&vhd->conf);
-		return -1;
-	}
+	if (vhost_configure(vhd, pvo))
+		return vhost_fail_closed(vhd);
 	if (glue_hold(vhd->context, &vhd->conf, lws_get_vhost_name(vh), err,
 		      sizeof(err))) {
 		lwsl_err("%s: vhost %s: %s\n", __func__, lws_get_vhost_name(vh),
 			 err);
-		rconf_free(&vhd->conf);
-		return -1;
+		return vhost_fail_closed(vhd);
 	}
-	vhd->holds_glue = 1;
+	vhd->held = 1;
 	if (vhd->enabled && history_vhost_init(&vhd->conf)) {
 		glue_release();
-		vhd->holds_glue = 0;
+		vhd->held = 0;
+		auth_vhost_destroy(vhd);
 		rconf_free(&vhd->conf);
-		vhd->context = NULL;	/* nothing for PROTOCOL_DESTROY */
 		return -1;
 	}
 	wakes_bound(&vhd->conf);
@@ -139,16 +160,14 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 static void
 vhost_on_destroy(struct vhd__roomcast *vhd)
 {
-	if (!vhd || !vhd->context)
+	if (!vhd || !vhd->held)
 		return;
 	lws_sul_cancel(&vhd->sul_stats);
 	api_mount_forget(&vhd->conf);
 	auth_vhost_destroy(vhd);
 	rconf_free(&vhd->conf);
-	/* a vhost whose init failed took no reference */
-	if (vhd->holds_glue)
-		glue_release();
-	vhd->holds_glue = 0;
+	glue_release();
+	vhd->held = 0;
 }
 
 int
@@ -166,9 +185,18 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 				lws_get_vhost(wsi), lws_get_protocol(wsi)));
 		break;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return admission_confirm_upgrade(wsi, vhost_of(wsi), in);
+		if (admission_confirm_upgrade(wsi, vhost_of(wsi), in))
+			return -1;
+		binding_confirmed(wsi);
+		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* no WebSocket of ours skips the upgrade checks (binding.c) */
+		if (!binding_take(wsi))
+			return -1;
 		return admission_filter(wsi, vhost_of(wsi));
+	case LWS_CALLBACK_WSI_DESTROY:
+		binding_forget(wsi);
+		break;
 	case LWS_CALLBACK_ESTABLISHED:
 		return admission_established(wsi, pss, vhost_of(wsi));
 	case LWS_CALLBACK_CLOSED:
@@ -212,7 +240,7 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 #define RM_RX_BUFFER 128
 
 const struct lws_protocols roomcast_protocols[] = {
-	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
+	{ "http", binding_callback_http, 0, 0, 0, NULL, 0 },
 	{ ROOMCAST_CONFIG_NAME, callback_roomcast,
 	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
 	{ ROOMCAST_SUBPROTOCOL, callback_roomcast,

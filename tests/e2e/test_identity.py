@@ -124,7 +124,9 @@ def test_same_user_on_two_connections(server):
 
 
 VALID_USERS = ["u", "u" * 64, "AZaz09_.@:-", "user@example.com", "a:b-c.d_e"]
-BAD_USERS = ["", "u" * 65, "a b", "a/b", "a#b", "é", "a\u0000b", "a\nb", "tab\t", "a+b", "a,b"]
+BAD_USERS = ["", "u" * 65, "a b", "a/b", "a#b", "é", "a\u0000b", "a\nb", "tab\t", "a+b", "a,b",
+             # v1.1: the guest- prefix is the server's
+             "guest-1", "guest-", "guest-x", "guest-18446744073709551616"]
 
 
 @pytest.mark.parametrize("user", VALID_USERS)
@@ -145,3 +147,20 @@ def test_bad_user(server, user):
         j = c.join(room)
         assert j["members"] == 1
         assert is_guest_id(j["user_id"])
+
+
+def test_join_as_a_live_guest_id_takes_nothing(server):
+    """Issue 11: joining with another connection's guest id is bad_user,
+    and that guest's direct messages still reach it alone."""
+    with WsClient.connect(server.port) as victim, \
+            WsClient.connect(server.port) as thief, \
+            WsClient.connect(server.port) as sender:
+        name = victim.join(unique_room())["user_id"]
+        sender_name = sender.join(unique_room())["user_id"]
+        assert is_guest_id(name) and is_guest_id(sender_name)
+        thief.send_json({"type": "join", "room_id": unique_room(), "user_id": name})
+        thief.expect_error("bad_user", ref="join")
+        sender.send_json({"type": "direct", "to": name, "content": "secret"})
+        assert victim.recv_json() == {"type": "direct", "from": sender_name,
+                                      "content": "secret"}
+        thief.ping_check()  # nothing arrived before the pong

@@ -235,7 +235,7 @@ ref_decode(struct json_object *root, int *clamped)
 	    !string_ok(root, "room_id", ref_room_valid))
 		return RM_PE_BAD_ROOM;
 	if (op == CODEC_OP_JOIN && has_string(root, "user_id") &&
-	    !string_ok(root, "user_id", ref_user_valid))
+	    !string_ok(root, "user_id", ref_own_user_valid))
 		return RM_PE_BAD_USER;
 	if (op == CODEC_OP_DIRECT && !string_ok(root, "to", ref_user_valid))
 		return RM_PE_BAD_USER;
@@ -395,7 +395,7 @@ check_cmd(const char *text, size_t len, const struct codec_cmd *cmd,
 	switch (cmd->op) {
 	case CODEC_OP_JOIN:
 		CHECK("cmd_fields", !cmd->user_id ||
-		      ref_user_valid(cmd->user_id, cmd->user_len));
+		      ref_own_user_valid(cmd->user_id, cmd->user_len));
 		/* fall through */
 	case CODEC_OP_LEAVE:
 	case CODEC_OP_HISTORY:

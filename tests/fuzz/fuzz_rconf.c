@@ -48,6 +48,8 @@ static const struct uopt uopts[] = {
 	U("max-connections-per-ip", max_connections_per_ip, 0, 10000000),
 	U("ipv6-prefix-len", ipv6_prefix_len, 32, 128),
 	U("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40),
+	U("max-reassembly-bytes", max_reassembly_bytes, 0, (uint64_t)1 << 40),
+	U("reassembly-timeout-s", reassembly_timeout_s, 0, 3600),
 	U("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	U("max-messages-per-second", max_messages_per_second, 0, 1000000),
 };

@@ -152,6 +152,14 @@ ref_user_valid(const char *s, size_t len)
 	return ref_id_valid(s, len, 64, 1);
 }
 
+/* a user_id a client gives itself: the rule, and no "guest-" prefix */
+static inline int
+ref_own_user_valid(const char *s, size_t len)
+{
+	return ref_user_valid(s, len) &&
+	       !(len >= 6 && !memcmp(s, "guest-", 6));
+}
+
 /*---- RFC 8259 JSON (grammar only; UTF-8 checked apart) ----*/
 
 enum { RJ_NONE, RJ_OBJECT, RJ_ARRAY, RJ_SCALAR };

@@ -8,7 +8,7 @@
  * The whole input is checked, and so is every suffix starting in its first
  * bytes (lengths around the 64 / 128 limits come up quickly that way).
  *
- * Invariants: room_rule, user_rule, utf8_ref, guest_exact, guest_ref.
+ * Invariants: room_rule, user_rule, own_user_rule (no guest- prefix), utf8_ref, guest_exact, guest_ref.
  */
 #include "codec.h"
 #include "fuzz_util.h"
@@ -63,6 +63,8 @@ check(const uint8_t *p, size_t n)
 	memcpy(s, p, n);
 	CHECK("room_rule", !!codec_room_valid(s, n) == ref_room_valid(s, n));
 	CHECK("user_rule", !!codec_user_valid(s, n) == ref_user_valid(s, n));
+	CHECK("own_user_rule", !!codec_own_user_valid(s, n) ==
+	      (ref_user_valid(s, n) && !(n >= 6 && !memcmp(s, "guest-", 6))));
 	CHECK("utf8_ref", !!codec_utf8_valid((const unsigned char *)s, n) ==
 	      ref_utf8_valid((const uint8_t *)s, n));
 	check_guest(s, n);

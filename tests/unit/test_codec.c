@@ -475,6 +475,17 @@ room_and_user_validators(void)
 	CU_ASSERT_EQUAL(codec_user_valid("", 0), 0);
 	CU_ASSERT_EQUAL(codec_user_valid("a/b", 3), 0);
 	CU_ASSERT_EQUAL(codec_user_valid("\xc3\xa9", 2), 0);
+	/* naming someone else may name a guest; calling oneself one may not */
+	CU_ASSERT_EQUAL(codec_user_valid("guest-5", 7), 1);
+	CU_ASSERT_EQUAL(codec_own_user_valid("guest-5", 7), 0);
+	CU_ASSERT_EQUAL(codec_own_user_valid("guest-", 6), 0);
+	CU_ASSERT_EQUAL(codec_own_user_valid("guest-abc", 9), 0);
+	CU_ASSERT_EQUAL(codec_own_user_valid("guest-01", 8), 0);
+	CU_ASSERT_EQUAL(codec_own_user_valid("guest", 5), 1);
+	CU_ASSERT_EQUAL(codec_own_user_valid("Guest-5", 7), 1);
+	CU_ASSERT_EQUAL(codec_own_user_valid("a-guest-5", 9), 1);
+	CU_ASSERT_EQUAL(codec_own_user_valid("a b", 3), 0);
+	CU_ASSERT_EQUAL(codec_own_user_valid(rep('x', 64), 64), 1);
 }
 
 static void

@@ -1187,6 +1187,40 @@ direct_reaches_every_connection_of_the_user(void)
 	}
 }
 
+/*
+ * issue 11: a client that joins as "guest-<n>" would get guest n's direct
+ * messages. The prefix is the server's (PROTOCOL.md v1.1): bad_user, and
+ * the real guest still gets its messages.
+ */
+static void
+join_as_a_guest_id_is_bad_user(void)
+{
+	char t[160], guest[32];
+
+	connect_(0, &conf);
+	connect_(1, &conf);
+	connect_(2, &conf);
+	snprintf(guest, sizeof(guest), "guest-%" PRIu64, info(cl[0]).conn_id);
+	snprintf(t, sizeof(t), "{\"type\":\"join\",\"room_id\":\"r\","
+		 "\"user_id\":\"%s\"}", guest);
+	CU_ASSERT_EQUAL(say(1, t), 0);
+	error_is(1, "bad_user", "join");
+	CU_ASSERT_PTR_NULL(info(cl[1]).user_id);
+	CU_ASSERT_EQUAL(say(1, "{\"type\":\"join\",\"room_id\":\"r\","
+			    "\"user_id\":\"guest-\"}"), 0);
+	error_is(1, "bad_user", "join");
+	CU_ASSERT_EQUAL(say(1, "{\"type\":\"join\",\"room_id\":\"r\","
+			    "\"user_id\":\"guest-999999\"}"), 0);
+	error_is(1, "bad_user", "join");
+	CU_ASSERT_EQUAL(rm_stats.rooms_active, 0);
+	snprintf(t, sizeof(t), "{\"type\":\"direct\",\"to\":\"%s\","
+		 "\"content\":7}", guest);
+	CU_ASSERT_EQUAL(say(2, t), 0);
+	nothing_for(1);
+	next_is(0, "{\"type\":\"direct\",\"from\":\"guest-3\","
+		"\"content\":7}");
+}
+
 static void
 direct_to_nobody_is_no_such_user(void)
 {
@@ -1542,6 +1576,8 @@ CU_TestInfo hub_tests[] = {
 	  direct_reaches_every_connection_of_the_user },
 	{ "direct to no connected user: no_such_user",
 	  direct_to_nobody_is_no_such_user },
+	{ "join as guest-<n> is bad_user; the guest keeps its messages",
+	  join_as_a_guest_id_is_bad_user },
 	{ "direct to a guest id that overflows uint64: no_such_user",
 	  direct_to_overflowing_guest_id_is_no_such_user },
 	{ "hub_close_all closes every client once",

@@ -36,6 +36,9 @@ static const struct num_opt num_opts[] = {
 	NOPT("ipv6-prefix-len", ipv6_prefix_len, 32, 128, "48", 48),
 	NOPT("max-queued-bytes", max_queued_bytes, 0, (uint64_t)1 << 40,
 	     "1000000", 1000000),
+	NOPT("max-reassembly-bytes", max_reassembly_bytes, 0,
+	     (uint64_t)1 << 40, "4096", 4096),
+	NOPT("reassembly-timeout-s", reassembly_timeout_s, 0, 3600, "3", 3),
 	NOPT("max-rooms-per-connection", max_rooms_per_connection, 1, 100000,
 	     "2", 2),
 	NOPT("max-messages-per-second", max_messages_per_second, 0, 1000000,
@@ -71,6 +74,9 @@ defaults_match_protocol_table(void)
 	CU_ASSERT_EQUAL(c.max_connections_per_ip, 0);
 	CU_ASSERT_EQUAL(c.ipv6_prefix_len, 64);
 	CU_ASSERT_EQUAL(c.max_queued_bytes, 0);
+	/* issue 11: partial messages are bounded by default */
+	CU_ASSERT_EQUAL(c.max_reassembly_bytes, 64u << 20);
+	CU_ASSERT_EQUAL(c.reassembly_timeout_s, 10);
 	CU_ASSERT_EQUAL(c.max_rooms_per_connection, 64);
 	CU_ASSERT_EQUAL(c.max_messages_per_second, 0);
 	CU_ASSERT_EQUAL(c.presence_events, 0);

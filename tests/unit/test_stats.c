@@ -25,6 +25,7 @@ static const char *const extra_keys[] = {
 	"slow_consumers_shed", "queued_bytes", "alloc_failures", "history_bytes",
 	"history_evicted", "history_rooms_kept", "history_rooms_evicted",
 	"history_epoch_resets",
+	"reassembly_bytes", "reassembly_aborted",
 };
 #define N_EXTRA_KEYS (sizeof(extra_keys) / sizeof(extra_keys[0]))
 
@@ -45,6 +46,8 @@ fill_counters(void)
 	rm_stats.refused_per_ip = 11;
 	rm_stats.slow_consumers_shed = 12;
 	rm_stats.queued_bytes = 13;
+	rm_stats.reassembly_bytes = 14;
+	rm_stats.reassembly_aborted = 15;
 }
 
 static void
@@ -154,6 +157,8 @@ json_has_the_protocol_keys_and_types(void)
 	CU_ASSERT_EQUAL(int_of(o, "refused_per_ip"), 11);
 	CU_ASSERT_EQUAL(int_of(o, "slow_consumers_shed"), 12);
 	CU_ASSERT_EQUAL(int_of(o, "queued_bytes"), 13);
+	CU_ASSERT_EQUAL(int_of(o, "reassembly_bytes"), 14);
+	CU_ASSERT_EQUAL(int_of(o, "reassembly_aborted"), 15);
 	CU_ASSERT_EQUAL(int_of(o, "uptime_s"), 61);	/* whole seconds */
 	json_object_put(o);
 }

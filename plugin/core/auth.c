@@ -780,7 +780,7 @@ claims_check(struct auth_keyring *kr, struct json_object *o, time_t now,
 		return AUTH_E_SUB;
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
-	if (!codec_user_valid(s, n) || (n >= 6 && !memcmp(s, "guest-", 6)))
+	if (!codec_own_user_valid(s, n))	/* the user_id rule, no guest- */
 		return AUTH_E_SUB;
 	if (claim_int(o, "exp", exp) != 1)
 		return AUTH_E_EXP;

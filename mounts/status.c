@@ -14,8 +14,29 @@
 #include "rm_clock.h"
 #include "stats.h"
 #include "status.h"
+#include "cluster.h"
 
 #include <string.h>
+#include <unistd.h>
+
+/*
+ * cluster hook: /stats adds "redis" ("up" or "down"), the process's
+ * "node" id and "pid" when clustered (PROTOCOL.md, Cluster over Redis),
+ * inserted before the closing brace of @n bytes of JSON in @body.
+ */
+static int
+add_cluster_fields(char *body, size_t max, int n)
+{
+	int up, m;
+
+	if (!cluster_status(&up) || n < 3 || (size_t)n >= max)
+		return n;
+	n -= 2;		/* "}\n" */
+	m = lws_snprintf(body + n, max - (size_t)n, ",\"redis\":\"%s\","
+			 "\"node\":\"%s\",\"pid\":%d}\n", up ? "up" : "down",
+			 cluster_node(), (int)getpid());
+	return n + m;
+}
 
 /* Renders the answer for @path; returns its HTTP status and content type. */
 static unsigned int
@@ -29,12 +50,16 @@ render(const char *path, char *body, size_t max, size_t *len,
 	*type = "application/json";
 	if (!strcmp(path, "/stats")) {
 		n = stats_to_json(&rm_stats, now, body, max);
+		n = add_cluster_fields(body, max, n);
 	} else if (!strcmp(path, "/health")) {
+		int up, clustered = cluster_status(&up);
+
 		n = lws_snprintf(body, max, "{\"status\":\"%s\"}\n",
-				 rm_stats.draining ? "draining" : "ok");
+				 rm_stats.draining ? "draining" :
+				 clustered && !up ? "unavailable" : "ok");
 		*len = (size_t)n;
-		return rm_stats.draining ? HTTP_STATUS_SERVICE_UNAVAILABLE
-					 : HTTP_STATUS_OK;
+		return rm_stats.draining || (clustered && !up)
+			? HTTP_STATUS_SERVICE_UNAVAILABLE : HTTP_STATUS_OK;
 	} else if (!strcmp(path, "/metrics")) {
 		*type = "text/plain; version=0.0.4; charset=utf-8";
 		n = stats_to_prometheus(&rm_stats, now, body, max);

@@ -9,6 +9,8 @@ need=(
 	# build
 	build-essential cmake pkg-config
 	libwebsockets-dev libjson-c-dev libssl-dev libcunit1-dev
+	# the cluster: hiredis, and redis-server for its tests
+	libhiredis-dev redis-server
 	# end-to-end tests: a WebSocket client library not written here
 	python3 python3-websockets python3-pytest curl openssl
 	# lwsws from Debian's libwebsockets source (scripts/lwsws.sh)

@@ -35,6 +35,7 @@ enum rm_proto_err {
 	RM_PE_NOT_MEMBER,
 	RM_PE_ROOM_LIMIT,
 	RM_PE_NO_SUCH_USER,
+	RM_PE_UNAVAILABLE,	/* clustered, Redis unreachable (v1.1) */
 };
 
 enum codec_op {

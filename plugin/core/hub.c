@@ -31,6 +31,7 @@ struct client {
 	void *owner;			/* the transport's connection */
 	double tokens;			/* rate limit bucket */
 	int64_t tokens_ms;
+	void *cluster;			/* cluster hook: a pending request */
 	struct client *prev, *next;	/* every client of the hub */
 };
 
@@ -48,12 +49,21 @@ struct hub {
 	struct client *clients;		/* every connection, for shutdown */
 	uint64_t next_conn_id;
 	uint64_t instance;
+	const struct hub_cluster_ops *cluster;	/* NULL: one process */
+	void *cluster_arg;
 };
+
+/* The cluster's room free hook: rooms' free hook carries no hub. */
+static void (*cluster_room_free)(struct room *room);
 
 /* A room's history goes with the room (rooms' free hook). */
 static void
 free_history(struct room *room)
 {
+	if (cluster_room_free) {		/* cluster hook */
+		cluster_room_free(room);
+		return;
+	}
 	if (room->data) {
 		history_clear(room->data);
 		free(room->data);
@@ -427,6 +437,8 @@ leave(struct hub *h, struct client *c, struct member *mb)
 	struct room *room = mb->room;
 
 	c->n_rooms--;
+	if (h->cluster)				/* cluster hook */
+		h->cluster->left(h->cluster_arg, c, room);
 	if (rooms_remove_member(h->rooms, mb, &c->rooms))
 		rm_stats.rooms_active--;
 	else
@@ -437,6 +449,8 @@ void
 hub_client_free(struct hub *h, struct client *c)
 {
 	c->closing = 1;
+	if (h->cluster)				/* cluster hook */
+		h->cluster->client_free(h->cluster_arg, c);
 	while (c->rooms)
 		leave(h, c, c->rooms);
 	if (c->user_id)
@@ -484,7 +498,14 @@ new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (!room)
 		return NULL;
 	rm_stats.rooms_active++;
-	if (c->conf->history_size) {
+	if (h->cluster) {			/* cluster hook */
+		room->data = h->cluster->room_new(h->cluster_arg, room);
+		if (!room->data) {
+			rooms_free_if_empty(h->rooms, room);
+			rm_stats.rooms_active--;
+			return NULL;
+		}
+	} else if (c->conf->history_size) {
 		room->data = malloc(sizeof(struct history));
 		if (room->data)
 			history_init(room->data, c->conf->history_size);
@@ -570,6 +591,10 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 				   cmd->type);
 			return;
 		}
+	}
+	if (h->cluster && !h->cluster->up(h->cluster_arg))	/* cluster */
+		goto bail_unavailable;
+	if (!mb) {
 		if (!room) {
 			room = new_room(h, c, cmd);
 			if (!room)
@@ -590,6 +615,12 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		if (c->user_id)
 			index_user(h, c); /* OOM: not reachable by direct */
 	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->join(h->cluster_arg, c, room, cmd);
+		if (new_member)
+			send_presence(h, room, c, "join");
+		return;
+	}
 	epoch_of(h, room, epoch, sizeof(epoch));
 	recover(h, c, room, cmd, epoch);
 	if (new_member)
@@ -598,6 +629,10 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 
 bail_oom:
 	send_error(h, c, RM_PE_ROOM_LIMIT, "out of memory", cmd->type);
+	return;
+bail_unavailable:
+	send_error(h, c, RM_PE_UNAVAILABLE, "the cluster's Redis cannot be "
+		   "reached", cmd->type);
 }
 
 static void
@@ -639,6 +674,10 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (!room || !rooms_member_of(c->rooms, room)) {
 		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
 			   cmd->type);
+		return;
+	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->publish(h->cluster_arg, c, room, cmd);
 		return;
 	}
 	m = hub_accept_broadcast(h, room, hub_user_id(c, guest), cmd->content,
@@ -690,6 +729,11 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	struct member *mb;
 	struct msg *m;
 
+	if (h->cluster && !h->cluster->up(h->cluster_arg)) {	/* cluster */
+		send_error(h, c, RM_PE_UNAVAILABLE, "the cluster's Redis "
+			   "cannot be reached", cmd->type);
+		return;
+	}
 	if (!u && !guest) {
 		send_error(h, c, RM_PE_NO_SUCH_USER, "no connection of this "
 			   "user is connected", cmd->type);
@@ -727,6 +771,10 @@ on_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (!room || !rooms_member_of(c->rooms, room)) {
 		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
 			   cmd->type);
+		return;
+	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->history(h->cluster_arg, c, room, cmd);
 		return;
 	}
 	hs = room->data;
@@ -849,4 +897,52 @@ hub_on_binary(struct hub *h, struct client *c)
 {
 	send_error(h, c, RM_PE_BAD_FRAME, "binary messages are not part of "
 		   "roomcast.v1; send JSON as text", NULL);
+}
+
+/*---- cluster hooks (hub.h) ----*/
+
+void
+hub_set_cluster(struct hub *h, const struct hub_cluster_ops *ops, void *arg)
+{
+	h->cluster = ops;
+	h->cluster_arg = arg;
+	cluster_room_free = ops ? ops->room_free : NULL;
+}
+
+void *
+hub_client_cluster(const struct client *c)
+{
+	return c->cluster;
+}
+
+void
+hub_client_set_cluster(struct client *c, void *p)
+{
+	c->cluster = p;
+}
+
+void
+hub_send_error(struct hub *h, struct client *c, enum rm_proto_err e,
+	       const char *message, const char *ref)
+{
+	send_error(h, c, e, message, ref);
+}
+
+void
+hub_client_lost(struct hub *h, struct client *c, uint64_t n)
+{
+	if (!n || c->closing)
+		return;
+	c->dropped_pending += n;
+	rm_stats.messages_dropped += n;
+	queue_notice(h, c);
+}
+
+void
+hub_client_leave(struct hub *h, struct client *c, struct room *room)
+{
+	struct member *mb = rooms_member_of(c->rooms, room);
+
+	if (mb)
+		leave(h, c, mb);
 }

@@ -2,6 +2,7 @@
  * rconf.c: option parsing for roomcast.v1 (see rconf.h).
  */
 #include "rconf.h"
+#include "bus.h"
 #include "rm_err.h"
 
 #include <errno.h>
@@ -33,6 +34,38 @@ rconf_free(struct rconf *c)
 	for (i = 0; i < c->n_origins; i++)
 		free(c->origins[i]);
 	c->n_origins = 0;
+	free(c->redis_url);
+	free(c->redis_prefix);
+	c->redis_url = c->redis_prefix = NULL;
+}
+
+/* redis-url and redis-prefix (PROTOCOL.md, Cluster over Redis). */
+static int
+set_redis(struct rconf *c, const char *name, const char *value, char *err,
+	  size_t errlen)
+{
+	struct bus_url u;
+	char **slot = name[6] == 'u' ? &c->redis_url : &c->redis_prefix;
+	char *copy;
+	size_t n = strlen(value), i;
+
+	if (slot == &c->redis_url && bus_parse_url(value, &u, err, errlen))
+		return RM_E_INVAL;
+	for (i = 0; slot == &c->redis_prefix && i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789_.-", value[i]))
+			break;
+	if (slot == &c->redis_prefix && (!n || n > 64 || i < n)) {
+		snprintf(err, errlen, "redis-prefix: '%s' is not 1-64 bytes of "
+			 "[A-Za-z0-9_.-]", value);
+		return RM_E_INVAL;
+	}
+	copy = strdup(value);
+	if (!copy)
+		return RM_E_NOMEM;
+	free(*slot);
+	*slot = copy;
+	return RM_OK;
 }
 
 int
@@ -195,6 +228,8 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 				  err, errlen) ? RM_E_INVAL : RM_OK;
 	if (!strcmp(name, "allowed-origins"))
 		return set_origins(c, value, err, errlen);
+	if (!strcmp(name, "redis-url") || !strcmp(name, "redis-prefix"))
+		return set_redis(c, name, value, err, errlen);
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;

@@ -35,6 +35,8 @@ struct rconf {
 	unsigned int max_messages_per_second;	/* 0 = off */
 	int presence_events;
 	unsigned int history_size;	/* broadcasts held per room; 0 = off */
+	char *redis_url;		/* NULL: not clustered */
+	char *redis_prefix;		/* NULL: "roomcast" */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
 };

@@ -16,6 +16,7 @@
  * to one tick late.
  */
 #include "glue.h"
+#include "cluster.h"
 
 #include "rm_clock.h"
 
@@ -82,6 +83,7 @@ heartbeat_tick(lws_sorted_usec_list_t *sul)
 	for (c = hub_clients(glue_hub); c; c = hub_client_next(c))
 		heartbeat_check(hub_client_owner(c), now);
 	trim_after_burst();
+	cluster_tick(now);	/* cluster hook: Redis timeouts, refreshes */
 	lws_sul_schedule(glue_context, 0, sul, heartbeat_tick,
 			 RM_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 }

@@ -8,6 +8,7 @@
  * (LWS_PLUGIN_STATIC).
  */
 #include "glue.h"
+#include "cluster.h"
 
 #include "msg.h"
 #include "rm_clock.h"
@@ -82,6 +83,13 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 		}
 	if (glue_hold(vhd->context))
 		return -1;
+	/* cluster hook: join the cluster (PROTOCOL.md, Cluster over Redis) */
+	if (vhd->enabled && vhd->conf.redis_url &&
+	    cluster_vhost_init(vh, &vhd->conf)) {
+		rconf_free(&vhd->conf);
+		glue_release();
+		return -1;
+	}
 	wakes_bound(&vhd->conf);
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
 			 LWS_US_PER_SEC);
@@ -162,6 +170,8 @@ const struct lws_protocols roomcast_protocols[] = {
 	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
 	{ ROOMCAST_STATUS_PROTOCOL_NAME, callback_roomcast_status,
 	  ROOMCAST_STATUS_PSS_SIZE, 0, 0, NULL, 0 },
+	/* cluster hook: the Redis sockets, adopted as raw descriptors */
+	{ CLUSTER_REDIS_PROTOCOL, callback_roomcast_redis, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }	/* terminator */
 };
 const int roomcast_protocols_count =
@@ -176,6 +186,6 @@ LWS_VISIBLE const lws_plugin_protocol_t roomcast = {
 		LWS_PLUGIN_API_MAGIC
 	},
 	.protocols = &roomcast_protocols[1],
-	.count_protocols = 3,
+	.count_protocols = 4,
 };
 #endif

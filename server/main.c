@@ -219,13 +219,16 @@ start(const char *dir)
 	return 0;
 }
 
-/* Runs until a signal, then drains. */
-static void
+/* Runs until a signal, then drains. Returns -1 if a vhost failed. */
+static int
 run(void)
 {
 	int64_t drain_until = 0;
 
 	while (lws_service(context, 0) >= 0) {
+		/* vhosts' protocols start at the first service turn */
+		if (roomcast_init_failed)
+			return -1;
 		if (signalled && !drain_until) {
 			lwsl_user("roomcast-server: signal %d, closing %llu "
 				  "connections\n", (int)signalled,
@@ -249,6 +252,7 @@ run(void)
 		 rm_clock_ms() < drain_until + 1000)) &&
 	       lws_service(context, 0) >= 0)
 		;
+	return 0;
 }
 
 int
@@ -271,6 +275,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	r = start(dir);
 	conf_remove(dir);
+	if (!r && roomcast_init_failed)	/* the reason is logged */
+		r = -1;
 	if (r) {
 		if (context)
 			lws_context_destroy(context);
@@ -279,7 +285,10 @@ main(int argc, char **argv)
 	lwsl_user("roomcast-server %s: config %s, WebSocket port %d, status "
 		  "port %d\n", RM_VERSION, o.dir, sum.ws_port,
 		  sum.status_port);
-	run();
+	if (run()) {
+		lws_context_destroy(context);
+		return 1;
+	}
 	lws_context_destroy(context);
 	lwsl_user("roomcast-server: stopped\n");
 	return 0;

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Messages a room keeps of what it delivered, for joins that overlap. */
 #define CLUSTER_RECENT 256
@@ -245,6 +246,8 @@ send_owned(struct client *c, struct msg *m)
 
 /*---- delivering ----*/
 
+static void fan_out(struct croom *cr, struct msg *m, uint64_t seq);
+
 /* The `epoch` notice (PROTOCOL.md, Rooms) to every member. */
 static void
 notify_epoch(struct croom *cr, const char *epoch, uint64_t seq)
@@ -257,7 +260,7 @@ notify_epoch(struct croom *cr, const char *epoch, uint64_t seq)
 
 	if (!m)
 		return;
-	hub_deliver(glue_hub, cr->room, m);
+	fan_out(cr, m, 0);
 	msg_unref(m);
 }
 
@@ -568,6 +571,16 @@ on_join(struct redisReply *r, void *arg)
 	epoch = r->element[1]->str;
 	members = reply_uint(r->element[2]);
 	first = reply_uint(r->element[3]);
+	if (cr && strcmp(cr->seen.epoch, epoch)) {
+		/*
+		 * The first numbering this process learns, or Redis lost the
+		 * room's state: members here (the joiner waits) are told.
+		 */
+		if (cr->seen.epoch[0])
+			notify_epoch(cr, epoch, seq);
+		history_clear(&cr->recent);
+		bus_seen_take(&cr->seen, seq, epoch, strlen(epoch));
+	}
 	rec = q->has_since || q->has_epoch
 		? join_recovers(q, r, seq, epoch, first) : -1;
 	send_owned(cc->c, codec_encode_joined_ex(q->room,
@@ -1131,7 +1144,8 @@ cluster_vhost_init(struct lws_vhost *vh, const struct rconf *conf)
 	C.on = 1;
 	C.stopping = 0;
 	hub_set_cluster(glue_hub, &cluster_ops, NULL);
-	return redis_start(vh, &u, scripts, 4);
+	snprintf(err, sizeof(err), "roomcast-%s-%d", C.node, (int)getpid());
+	return redis_start(vh, &u, err, scripts, 4);
 }
 
 void

@@ -42,9 +42,13 @@ typedef void (*redis_reply_cb)(struct redisReply *r, void *arg);
  */
 int redis_check(const struct bus_url *u, char *err, size_t errlen);
 
-/* Starts connecting to @u; sockets are adopted into @vh. */
+/*
+ * Starts connecting to @u; sockets are adopted into @vh. Each connection
+ * is named "@name:cmd" / "@name:sub" (CLIENT SETNAME, for CLIENT LIST).
+ */
 int redis_start(struct lws_vhost *vh, const struct bus_url *u,
-		const char *const *scripts, unsigned int n_scripts);
+		const char *name, const char *const *scripts,
+		unsigned int n_scripts);
 
 /* Closes both connections; pending replies get NULL. */
 void redis_stop(void);

@@ -64,6 +64,7 @@ struct waiter {
 static struct {
 	struct lws_vhost *vh;
 	struct bus_url url;
+	char name[64];
 	struct link link[2];
 	const char *const *scripts;
 	unsigned int n_scripts, loaded;
@@ -264,6 +265,22 @@ on_handshake_reply(struct redisReply *r, void *arg)
 	}
 }
 
+/* CLIENT SETNAME, so that CLIENT LIST tells the processes apart. */
+static void
+set_name(enum link_role role)
+{
+	char name[80];
+	const char *argv[3] = { "CLIENT", "SETNAME", name };
+
+	snprintf(name, sizeof(name), "%s:%s", R.name,
+		 role == LINK_CMD ? "cmd" : "sub");
+	if (role == LINK_CMD)
+		redis_command(on_handshake_reply, NULL, 3, argv, NULL);
+	else
+		redisAsyncCommandArgv(R.link[LINK_SUB].ac, NULL, NULL, 3, argv,
+				      NULL);
+}
+
 /* AUTH and SELECT on a fresh command connection, then the scripts. */
 static void
 cmd_handshake(void)
@@ -277,6 +294,7 @@ cmd_handshake(void)
 		argv[1] = R.url.password;
 		redis_command(on_handshake_reply, NULL, 2, argv, NULL);
 	}
+	set_name(LINK_CMD);
 	if (R.url.db) {
 		snprintf(db, sizeof(db), "%u", R.url.db);
 		argv[0] = "SELECT";
@@ -326,6 +344,7 @@ sub_handshake(void)
 		redisAsyncCommandArgv(R.link[LINK_SUB].ac, NULL, NULL, 2, argv,
 				      NULL);
 	}
+	set_name(LINK_SUB);
 	/* a confirmed subscription proves the link works */
 	snprintf(chan, sizeof(chan), "roomcast-hello:%d", (int)getpid());
 	argv[0] = "SUBSCRIBE";
@@ -450,13 +469,14 @@ bail:
 }
 
 int
-redis_start(struct lws_vhost *vh, const struct bus_url *u,
+redis_start(struct lws_vhost *vh, const struct bus_url *u, const char *name,
 	    const char *const *scripts, unsigned int n_scripts)
 {
 	if (n_scripts > REDIS_MAX_SCRIPTS)
 		return -1;
 	R.vh = vh;
 	R.url = *u;
+	snprintf(R.name, sizeof(R.name), "%s", name);
 	R.scripts = scripts;
 	R.n_scripts = n_scripts;
 	R.started = 1;

@@ -28,6 +28,13 @@ extern const int roomcast_protocols_count;
  */
 void roomcast_begin_drain(void);
 
+/*
+ * Set when a vhost's roomcast state could not be made (an unreachable
+ * Redis): roomcast-server then stops the start; lwsws, which goes on,
+ * refuses that vhost's upgrades.
+ */
+extern int roomcast_init_failed;
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 

@@ -18,6 +18,8 @@
 
 #include <string.h>
 
+int roomcast_init_failed;
+
 _Static_assert(MSG_HEADROOM + MSG_MAX_FRAME_HDR >= LWS_PRE,
 	       "a msg must have LWS_PRE bytes in front of its payload");
 _Static_assert(MSG_HEADROOM >= LWS_PRE,
@@ -86,6 +88,8 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 	/* cluster hook: join the cluster (PROTOCOL.md, Cluster over Redis) */
 	if (vhd->enabled && vhd->conf.redis_url &&
 	    cluster_vhost_init(vh, &vhd->conf)) {
+		vhd->enabled = 0;	/* lwsws goes on: refuse upgrades */
+		roomcast_init_failed = 1;
 		rconf_free(&vhd->conf);
 		glue_release();
 		return -1;

@@ -1,0 +1,373 @@
+"""PROTOCOL.md, Cluster over Redis (v1.1): several roomcast processes on one
+real redis-server (started here on a free loopback port, never the
+system's service) are one server: one seq and epoch per room, delivery in
+seq order exactly once on every process, history and recovery anywhere,
+`members` cluster-wide, and the fault behaviour (unavailable, /health 503,
+reconnect, replay or `dropped`, the `epoch` notice)."""
+
+import json
+import time
+
+import pytest
+
+import redisctl
+from serverctl import Server, ServerError
+from wsclient import (WsClient, get_stats, http_get, unique_room, wait_for)
+
+pytestmark = pytest.mark.skipif(redisctl.check() is not None, reason=str(redisctl.check()))
+
+
+@pytest.fixture
+def redis():
+    r = redisctl.RedisServer().start()
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture
+def cluster(start_server, redis):
+    """cluster(n, **options) -> n processes on one Redis."""
+    def make(n=2, kinds=None, **options):
+        opts = {"redis-url": redis.url}
+        opts.update({k.replace("_", "-"): str(v) for k, v in options.items()})
+        procs = [start_server(dict(opts), kind=(kinds[i] if kinds else None)) for i in range(n)]
+        # a process answers joins once its Redis connections are ready:
+        # /health says so (503 until then)
+        for p in procs:
+            wait_for(lambda: health(p.status_port)[0] == 200, timeout=10, what="redis up")
+        return procs
+    return make
+
+
+def health(port):
+    status, _, body = http_get(port, "/health")
+    return status, json.loads(body)
+
+
+def drain(client, want, timeout=10.0):
+    """Reads until `want` broadcasts came; returns them (other types kept apart)."""
+    got, other = [], []
+    deadline = time.monotonic() + timeout
+    while len(got) < want:
+        m = client.recv_json(timeout=max(0.1, deadline - time.monotonic()))
+        (got if m["type"] == "broadcast" else other).append(m)
+    return got, other
+
+
+# ---- start-up -----------------------------------------------------------
+
+def _start_fails(start_server, options):
+    """The start stops: start() fails, or the process exits 1 right after
+    the ports opened (the plugin's init runs at the first service turn).
+    Returns the server's output."""
+    try:
+        s = start_server(options)
+    except ServerError as e:
+        return str(e)
+    s.expect_exit = True
+    assert s.wait(5) == 1, "the server must stop the start"
+    return s.stderr_text()
+
+
+def test_unreachable_redis_stops_the_start(start_server):
+    from serverctl import free_port
+    port = free_port()  # nothing listens there
+    out = _start_fails(start_server, {"redis-url": "redis://127.0.0.1:%d" % port})
+    lines = [l for l in out.splitlines() if "cannot reach" in l]
+    assert len(lines) == 1 and "redis-url redis://127.0.0.1:%d" % port in lines[0], out
+
+
+@pytest.mark.parametrize("url", ["http://x", "redis://", "redis://h:0", "redis://h:99999",
+                                 "redis://h/x", "unix:"])
+def test_bad_redis_url_refused(start_server, url):
+    with pytest.raises(ServerError) as e:
+        start_server({"redis-url": url})
+    assert "redis-url" in str(e.value)
+
+
+def test_bad_redis_prefix_refused(start_server, redis):
+    with pytest.raises(ServerError) as e:
+        start_server({"redis-url": redis.url, "redis-prefix": "a b"})
+    assert "redis-prefix" in str(e.value)
+
+
+def test_stats_and_health_say_redis_up(cluster):
+    a, = cluster(1)
+    s = get_stats(a.status_port)
+    assert s["redis"] == "up" and isinstance(s["node"], str) and s["pid"] > 0
+    assert health(a.status_port) == (200, {"status": "ok"})
+
+
+# ---- one room across processes -------------------------------------------
+
+def test_cross_process_broadcast_order_and_exactly_once(cluster):
+    procs = cluster(3, history_size=0)
+    room = unique_room()
+    clients = []
+    try:
+        for i, p in enumerate(procs):
+            for j in range(2):
+                c = WsClient.connect(p.port)
+                clients.append(c)
+                j_ = c.join(room, "u%d_%d" % (i, j))
+                assert j_["type"] == "joined"
+        assert clients[-1].join(room)["members"] == 6
+        epochs = {c.join(room)["epoch"] for c in clients}
+        assert len(epochs) == 1, "one epoch per room across processes: %r" % epochs
+        n = 60
+        # publishers on two different processes, interleaved
+        for k in range(n):
+            clients[0 if k % 2 else 2].broadcast(room, {"k": k})
+        seqs_per_client = []
+        for c in clients:
+            got, other = drain(c, n)
+            seqs = [m["seq"] for m in got]
+            assert seqs == list(range(1, n + 1)), "seq order, each once: %r" % seqs
+            seqs_per_client.append([(m["seq"], m["sender"], json.dumps(m["content"])) for m in got])
+            c.expect_silence(0.2)
+        assert all(s == seqs_per_client[0] for s in seqs_per_client), \
+            "every member sees the same message under the same seq"
+        # each publisher's own order is kept
+        for sender in ("u0_0", "u1_0"):
+            mine = [json.loads(x[2])["k"] for x in seqs_per_client[0] if x[1] == sender]
+            assert mine == sorted(mine) and len(mine) == n // 2
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_joined_counts_members_on_every_process(cluster):
+    a, b = cluster(2)
+    room = unique_room()
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(b.port) as z:
+        assert x.join(room)["members"] == 1
+        assert y.join(room)["members"] == 2
+        assert z.join(room)["members"] == 3
+        z.leave(room)
+        assert x.join(room)["members"] == 2
+
+
+def test_a_process_without_members_gets_nothing(cluster, redis):
+    a, b = cluster(2)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room)
+        # one subscriber on the room's channel: process a alone
+        n = redis.command("PUBSUB", "NUMSUB", "roomcast:room:" + room)
+        assert n == "*2", n
+        with WsClient.connect(b.port) as y:
+            y.join(room)
+            y.leave(room)
+        x.broadcast(room, 1)
+        x.expect("broadcast")
+
+    def numsub():
+        import socket
+        with socket.create_connection(("127.0.0.1", redis.port)) as s:
+            s.sendall(b"PUBSUB NUMSUB roomcast:room:%s\r\n" % room.encode())
+            time.sleep(0.05)
+            return s.recv(4096).split(b"\r\n")[-2]
+    wait_for(lambda: numsub() == b":0", timeout=5, what="both processes unsubscribed")
+
+
+def test_history_and_recovery_on_another_process(cluster):
+    a, b = cluster(2, history_size=10)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        j = x.join(room, "pub")
+        for k in range(5):
+            x.broadcast(room, k)
+        got, _ = drain(x, 5)
+        epoch = j["epoch"]
+    with WsClient.connect(b.port) as y:
+        h = y.join(room, "reader", since=2, epoch=epoch)
+        assert h["recovered"] is True and h["seq"] == 5 and h["epoch"] == epoch
+        replay, _ = drain(y, 3)
+        assert [m["seq"] for m in replay] == [3, 4, 5]
+        assert replay == got[2:], "the replay is what members received"
+        hist = y.request({"type": "history", "room_id": room, "limit": 3})
+        assert hist["type"] == "history" and hist["messages"] == got[2:]
+        # an epoch that is not the room's never recovers
+        y.leave(room)
+        h = y.join(room, since=2, epoch="nope")
+        assert h["recovered"] is False
+        y.expect_silence(0.2)
+
+
+def test_recovery_beyond_held_history_is_refused(cluster):
+    a, b = cluster(2, history_size=3)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        epoch = x.join(room)["epoch"]
+        for k in range(6):
+            x.broadcast(room, k)
+        drain(x, 6)
+        with WsClient.connect(b.port) as y:
+            h = y.join(room, since=1, epoch=epoch)
+            assert h["recovered"] is False and h["seq"] == 6
+            y.expect_silence(0.3)
+
+
+def test_join_answer_comes_before_the_rooms_messages(cluster):
+    a, b = cluster(2)
+    room = unique_room()
+    with WsClient.connect(a.port) as pub:
+        pub.join(room)
+        for round_ in range(10):
+            with WsClient.connect(b.port) as y:
+                y.send_json({"type": "join", "room_id": room})
+                pub.broadcast(room, round_)
+                first = y.recv_json()
+                assert first["type"] == "joined", first
+                # anything after it is above joined's seq
+                try:
+                    while True:
+                        m = y.recv_json(timeout=0.1)
+                        assert m["type"] == "broadcast" and m["seq"] > first["seq"], (first, m)
+                except Exception as e:
+                    if "AssertionError" in type(e).__name__:
+                        raise
+            pub.expect("broadcast")
+
+
+def test_api_like_order_of_answers_kept(cluster):
+    """A join then a ping: the pong never overtakes the joined (the
+    connection's input waits while Redis answers the join)."""
+    a, = cluster(1)
+    with WsClient.connect(a.port) as x:
+        for i in range(20):
+            x.send_json({"type": "join", "room_id": unique_room()})
+            x.send_json({"type": "ping", "id": i})
+        for i in range(20):
+            assert x.recv_json()["type"] == "joined"
+            p = x.recv_json()
+            assert p == {"type": "pong", "id": i}, p
+
+
+# ---- faults ------------------------------------------------------------------
+
+def test_redis_down_unavailable_then_back(cluster, redis):
+    a, b = cluster(2, history_size=10)
+    room = unique_room()
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y:
+        x.join(room, "x")
+        y.join(room, "y")
+        redis.stop()
+        wait_for(lambda: health(a.status_port)[0] == 503, timeout=8, what="health 503")
+        assert health(a.status_port) == (503, {"status": "unavailable"})
+        assert get_stats(a.status_port)["redis"] == "down"
+        x.broadcast(room, "lost?")
+        x.expect_error("unavailable", ref="broadcast")
+        e = x.request({"type": "join", "room_id": room})
+        assert e["type"] == "error" and e["code"] == "unavailable"
+        e = x.request({"type": "history", "room_id": room})
+        assert e["code"] == "unavailable"
+        # leave and ping still work; connections stay open
+        assert x.ping_check()
+        y.leave(room)
+        redis.start()
+        wait_for(lambda: health(a.status_port)[0] == 200 and health(b.status_port)[0] == 200,
+                 timeout=10, what="health 200 again")
+        # Redis lost every key: the room's numbering starts over
+        j = y.join(room, "y")
+        assert j["seq"] == 0
+        y.broadcast(room, "after")
+        ev = x.recv_json()
+        assert ev["type"] == "epoch" and ev["room_id"] == room and ev["epoch"] == j["epoch"] \
+            and ev["seq"] == 0, ev
+        m = x.expect("broadcast")
+        assert m["seq"] == 1 and m["content"] == "after"
+        assert y.expect("broadcast")["seq"] == 1
+
+
+def test_redis_paused_unavailable_then_back(cluster, redis):
+    a, = cluster(1)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room)
+        redis.pause()
+        try:
+            wait_for(lambda: health(a.status_port)[0] == 503, timeout=8, what="health 503")
+            x.broadcast(room, 1)
+            x.expect_error("unavailable", ref="broadcast")
+        finally:
+            redis.resume()
+        wait_for(lambda: health(a.status_port)[0] == 200, timeout=10, what="health 200")
+        x.broadcast(room, 2)
+        m = x.expect("broadcast")
+        assert m["content"] == 2
+
+
+def test_reconnect_replays_or_counts_every_gap(cluster, redis):
+    """Process b's Redis connections are killed again and again while a
+    publishes: b's member gets every message in order, or a `dropped`
+    notice counting what it lost; never a silent gap."""
+    a, b = cluster(2, history_size=1000)
+    room = unique_room()
+    n = 300
+    with WsClient.connect(a.port) as pub, WsClient.connect(b.port) as sub:
+        pub.join(room, "pub")
+        sub.join(room, "sub")
+        name_b = "roomcast-%s" % get_stats(b.status_port)["node"]
+        sent = kills = 0
+        while sent < n:
+            # b is back (subscribed again): publish a little, cut b off,
+            # publish on while it reconnects
+            wait_for(lambda: get_stats(b.status_port)["redis"] == "up", timeout=10, what="b up")
+            for _ in range(25):
+                pub.broadcast(room, sent)
+                sent += 1
+            r = redis.command("CLIENT", "KILL", "SKIPME", "no", "ID",
+                              _client_id(redis, name_b, "sub"))
+            kills += r == ":1"
+            for _ in range(50):
+                pub.broadcast(room, sent)
+                sent += 1
+        assert kills == 4
+        drain(pub, n)
+        seqs, dropped = [], 0
+        deadline = time.monotonic() + 15
+        while len(seqs) + dropped < n and time.monotonic() < deadline:
+            m = sub.recv_json(timeout=max(0.1, deadline - time.monotonic()))
+            if m["type"] == "broadcast":
+                seqs.append(m["seq"])
+            elif m["type"] == "dropped":
+                dropped += m["count"]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "in order, once each"
+        assert len(seqs) + dropped == n, (len(seqs), dropped)
+        assert dropped == 0, "history 1000 holds everything: all replayed"
+
+
+def _client_id(redis, name_prefix, role):
+    import socket
+    with socket.create_connection(("127.0.0.1", redis.port)) as s:
+        s.sendall(b"CLIENT LIST\r\n")
+        data = b""
+        while True:
+            data += s.recv(65536)
+            head, _, rest = data.partition(b"\r\n")
+            if head.startswith(b"$") and len(rest) >= int(head[1:]):
+                break
+    for line in rest.decode().splitlines():
+        f = dict(kv.split("=", 1) for kv in line.split(" ") if "=" in kv)
+        if f.get("name", "").startswith(name_prefix) and f["name"].endswith(":" + role):
+            return f["id"]
+    return "0"
+
+
+def test_killed_process_costs_only_its_own_clients(cluster):
+    a, b = cluster(2)
+    room = unique_room()
+    x = WsClient.connect(a.port)
+    y = WsClient.connect(b.port)
+    try:
+        x.join(room)
+        y.join(room)
+        b.kill()
+        b.expect_exit = True
+        x.broadcast(room, "still here")
+        assert x.expect("broadcast")["content"] == "still here"
+    finally:
+        x.close()
+        y.drop()

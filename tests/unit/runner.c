@@ -18,6 +18,7 @@ static CU_SuiteInfo suites[] = {
 	{ "stats", NULL, NULL, NULL, NULL, stats_tests },
 	{ "ipcount", NULL, NULL, NULL, NULL, ipcount_tests },
 	{ "hub", NULL, NULL, hub_test_setup, hub_test_teardown, hub_tests },
+	{ "bus", NULL, NULL, NULL, NULL, bus_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -20,6 +20,7 @@ extern CU_TestInfo codec_tests[];
 extern CU_TestInfo stats_tests[];
 extern CU_TestInfo ipcount_tests[];
 extern CU_TestInfo hub_tests[];
+extern CU_TestInfo bus_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

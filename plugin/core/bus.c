@@ -124,6 +124,22 @@ const char bus_lua_presence[] =
 	"end\n"
 	"return 1\n";
 
+/*
+ * A direct message: it goes out only when the user has a connection on
+ * some node whose count has not expired; the answer is that count (0:
+ * no_such_user). KEYS: upres, uexp, channel. ARGV: now-ms, frame.
+ */
+const char bus_lua_direct[] =
+	"local pres, pexp = KEYS[1], KEYS[2]\n"
+	"local now = tonumber(ARGV[1])\n"
+	LUA_DROP_DEAD
+	"local total = 0\n"
+	"for _, v in ipairs(redis.call('hvals', pres)) do\n"
+	"  total = total + tonumber(v)\n"
+	"end\n"
+	"if total > 0 then redis.call('publish', KEYS[3], ARGV[2]) end\n"
+	"return total\n";
+
 int
 bus_name(char *buf, size_t len, const char *prefix, const char *kind,
 	 const char *id, size_t id_len)
@@ -143,7 +159,7 @@ bus_unframe(const char *p, size_t len, uint64_t *seq, const char **epoch,
 
 	while (q < end && *q >= '0' && *q <= '9' && q - p < 20)
 		v = v * 10 + (uint64_t)(*q++ - '0');
-	if (q == p || q == end || *q != ':' || !v)
+	if (q == p || q == end || *q != ':')
 		return -1;
 	e = ++q;
 	while (q < end && *q != ':')

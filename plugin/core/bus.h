@@ -15,7 +15,9 @@
  *   P:pexp:R   zset  node id -> when its count expires (ms)
  *   P:idem:R:K the first result of an API publish with idempotency key K
  *   P:room:R   the room's channel; a message on it is bus_frame()d:
- *              "<seq>:<epoch>:<json>"
+ *              "<seq>:<epoch>:<json>"; seq 0 is an unnumbered event (a
+ *              presence event; its epoch part names the connection it
+ *              is about, "<node>.<conn_id>", which does not get it)
  *
  * Pure: libc only. Not thread-safe; service thread only.
  */
@@ -65,13 +67,24 @@ extern const char bus_lua_fetch[];
  */
 extern const char bus_lua_presence[];
 
+/*
+ * A direct message to a user's channel P:user:U, framed
+ * "<conn_id>:<node>:<json>" (the sending connection, which it skips),
+ * published only if the user has a connection on some node; returns the
+ * user's connection count (0: no_such_user). The per-user counts are
+ * P:upres:U / P:uexp:U, kept by bus_lua_presence as a room's are.
+ * KEYS: upres, uexp, channel. ARGV: now-ms, frame.
+ */
+extern const char bus_lua_direct[];
+
 /* Writes "<prefix>:<kind>:<id>" into @buf; returns its length or -1. */
 int bus_name(char *buf, size_t len, const char *prefix, const char *kind,
 	     const char *id, size_t id_len);
 
 /*
- * Splits a channel message "<seq>:<epoch>:<json>". Returns 0 and sets the
- * parts (pointing into @p), or -1 when it is not one.
+ * Splits a channel message "<seq>:<epoch>:<json>" (seq may be 0: an
+ * event). Returns 0 and sets the parts (pointing into @p), or -1 when it
+ * is not one.
  */
 int bus_unframe(const char *p, size_t len, uint64_t *seq, const char **epoch,
 		size_t *epoch_len, const char **json, size_t *json_len);

@@ -127,14 +127,22 @@ index_user(struct hub *h, struct client *c)
 		rooms_free_if_empty(h->users, u);
 		return RM_E_NOMEM;
 	}
+	if (h->cluster)				/* cluster hook */
+		h->cluster->user(h->cluster_arg, c->user_id, u->n_members);
 	return RM_OK;
 }
 
 static void
 unindex_user(struct hub *h, struct client *c)
 {
-	if (c->user_entry)
-		rooms_remove_member(h->users, c->user_entry, &c->user_entry);
+	unsigned int left;
+
+	if (!c->user_entry)
+		return;
+	left = c->user_entry->room->n_members - 1;
+	rooms_remove_member(h->users, c->user_entry, &c->user_entry);
+	if (h->cluster)				/* cluster hook */
+		h->cluster->user(h->cluster_arg, c->user_id, left);
 }
 
 /*---- the transport's view of a client (hub.h) ----*/
@@ -404,6 +412,11 @@ send_presence(struct hub *h, struct room *room, struct client *c,
 	struct member *mb;
 	struct msg *m = NULL;
 
+	if (h->cluster) {			/* cluster hook */
+		if (c->conf->presence_events)
+			h->cluster->presence(h->cluster_arg, c, room, event);
+		return;
+	}
 	for (mb = room->members; mb; mb = mb->rnext) {
 		struct client *o = mb->client;
 
@@ -437,11 +450,14 @@ leave(struct hub *h, struct client *c, struct member *mb)
 	struct room *room = mb->room;
 
 	c->n_rooms--;
-	if (h->cluster)				/* cluster hook */
+	if (h->cluster) {			/* cluster hook */
+		/* members elsewhere are told even when none is left here */
 		h->cluster->left(h->cluster_arg, c, room);
+		send_presence(h, room, c, "leave");
+	}
 	if (rooms_remove_member(h->rooms, mb, &c->rooms))
 		rm_stats.rooms_active--;
-	else
+	else if (!h->cluster)
 		send_presence(h, room, c, "leave");
 }
 
@@ -734,6 +750,10 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			   "cannot be reached", cmd->type);
 		return;
 	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->direct(h->cluster_arg, c, cmd);
+		return;
+	}
 	if (!u && !guest) {
 		send_error(h, c, RM_PE_NO_SUCH_USER, "no connection of this "
 			   "user is connected", cmd->type);
@@ -945,4 +965,36 @@ hub_client_leave(struct hub *h, struct client *c, struct room *room)
 
 	if (mb)
 		leave(h, c, mb);
+}
+
+int
+hub_deliver_direct(struct hub *h, const char *id, size_t len, struct msg *m,
+		   uint64_t except)
+{
+	struct room *u = rooms_find(h->users, id, len);
+	struct client *guest = u ? NULL : find_guest(h, id, len);
+	struct member *mb;
+	int n = 0;
+
+	if (!u && !guest)
+		return -1;
+	if (guest && guest->conn_id != except) {
+		hub_send(h, guest, m);
+		n++;
+	}
+	for (mb = u ? u->members : NULL; mb; mb = mb->rnext) {
+		struct client *o = mb->client;
+
+		if (o->conn_id != except) {
+			hub_send(h, o, m);
+			n++;
+		}
+	}
+	return n;
+}
+
+uint64_t
+hub_client_id(const struct client *c)
+{
+	return c->conn_id;
 }

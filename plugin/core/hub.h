@@ -235,6 +235,14 @@ struct hub_cluster_ops {
 			const struct codec_cmd *cmd);
 	/* @c is about to be freed: forget it in any pending request. */
 	void (*client_free)(void *arg, struct client *c);
+	/* This process now has @count connections of user @id (0: none). */
+	void (*user)(void *arg, const char *id, unsigned int count);
+	/* A presence @event about @c in @room, for the room's members. */
+	void (*presence)(void *arg, struct client *c, struct room *room,
+			 const char *event);
+	/* A `direct` message (Redis is up). */
+	void (*direct)(void *arg, struct client *c,
+		       const struct codec_cmd *cmd);
 };
 
 /* Makes @h clustered through @ops (which must outlive @h). */
@@ -251,6 +259,17 @@ void hub_send_error(struct hub *h, struct client *c, enum rm_proto_err e,
 
 /* @c lost @n messages it will never get: counted in a `dropped` notice. */
 void hub_client_lost(struct hub *h, struct client *c, uint64_t n);
+
+/*
+ * Queues @m to every local connection of user @id (a guest id included)
+ * but the one with conn_id @except. Returns how many, or -1 if the user
+ * has no connection here.
+ */
+int hub_deliver_direct(struct hub *h, const char *id, size_t len,
+		       struct msg *m, uint64_t except);
+
+/* @c's conn_id. */
+uint64_t hub_client_id(const struct client *c);
 
 /* Takes @c out of @room (as a leave, without the `left` answer). */
 void hub_client_leave(struct hub *h, struct client *c, struct room *room);

@@ -45,10 +45,14 @@
 /* Channels (un)subscribed in one command. */
 #define CLUSTER_BATCH 512
 
-enum { SCRIPT_PUBLISH, SCRIPT_JOIN, SCRIPT_FETCH, SCRIPT_PRESENCE };
+enum {
+	SCRIPT_PUBLISH, SCRIPT_JOIN, SCRIPT_FETCH, SCRIPT_PRESENCE,
+	SCRIPT_DIRECT, N_SCRIPTS
+};
 
-static const char *const scripts[] = {
+static const char *const scripts[N_SCRIPTS] = {
 	bus_lua_publish, bus_lua_join, bus_lua_fetch, bus_lua_presence,
+	bus_lua_direct,
 };
 
 /* A connection as requests hold it: ->c is NULL once it has closed. */
@@ -71,11 +75,17 @@ struct held {
 struct creq {
 	struct creq *next;		/* joins waiting for a subscription */
 	struct cclient *cc;		/* NULL: no connection (fetch) */
-	const char *ref;		/* the request's type, for errors */
+	char ref[CODEC_REF_MAX + 1];	/* the request's type, for errors */
 	int has_since, has_epoch;
 	uint64_t since, limit;
 	char epoch[BUS_EPOCH_MAX + 1];
 	char room[CODEC_ROOM_MAX + 1];
+};
+
+/* A user with connections here (in C.users, room->data). */
+struct cuser {
+	struct room *entry;
+	struct cuser *prev, *next;
 };
 
 /* A room's cluster state (room->data). */
@@ -98,6 +108,9 @@ static struct {
 	struct lws_vhost *vh;
 	unsigned int history_size;
 	struct croom *rooms;
+	/* user id -> this process's connection count (room->seq), listed */
+	struct rooms *users;
+	struct cuser *user_list;
 	char **unsub;			/* channels to leave at the next tick */
 	size_t n_unsub, cap_unsub;
 	int64_t refresh_ms;
@@ -176,8 +189,10 @@ req_new(struct client *c, struct room *room, const char *ref)
 		}
 		q->cc->refs++;
 	}
-	q->ref = ref;
-	memcpy(q->room, room->id, room->id_len + 1);
+	if (ref && strlen(ref) <= CODEC_REF_MAX)
+		strcpy(q->ref, ref);
+	if (room)
+		memcpy(q->room, room->id, room->id_len + 1);
 	return q;
 }
 
@@ -193,7 +208,8 @@ unavailable(struct creq *q)
 {
 	if (q->cc && q->cc->c)
 		hub_send_error(glue_hub, q->cc->c, RM_PE_UNAVAILABLE, "the "
-			       "cluster's Redis cannot be reached", q->ref);
+			       "cluster's Redis cannot be reached",
+			       q->ref[0] ? q->ref : NULL);
 }
 
 /* Runs a script; @keys then @args. Returns 0 or -1 (down). */
@@ -297,6 +313,7 @@ all_lost(struct croom *cr, uint64_t n)
 }
 
 static void start_catch_up(struct croom *cr);
+static void forget_user(struct cuser *u);
 static void hold(struct croom *cr, uint64_t seq, const char *epoch,
 		 size_t elen, const char *json, size_t jlen, struct msg *m);
 
@@ -384,11 +401,33 @@ drain_held(struct croom *cr, int deliver)
 	cr->draining = 0;
 }
 
+static void on_user_message(const char *id, size_t id_len, const char *data,
+			    size_t len);
+static void take_presence(struct croom *cr, const char *origin, size_t olen,
+			  const char *json, size_t jlen);
+
+/*
+ * The kind of channel @chan is ("room" or "user") and where its id
+ * starts; 0 for none of ours.
+ */
+static int
+chan_kind(const char *chan, size_t len, const char *kind, size_t *id_at)
+{
+	size_t pl = strlen(C.prefix), kl = strlen(kind);
+
+	if (len <= pl + kl + 2 || memcmp(chan, C.prefix, pl) ||
+	    chan[pl] != ':' || memcmp(chan + pl + 1, kind, kl) ||
+	    chan[pl + 1 + kl] != ':')
+		return 0;
+	*id_at = pl + kl + 2;
+	return len - *id_at <= CODEC_ROOM_MAX;
+}
+
 void
 cluster_on_message(const char *chan, size_t chan_len, const char *data,
 		   size_t len)
 {
-	size_t pl = strlen(C.prefix) + 6;	/* "P:room:" */
+	size_t pl;
 	char id[CODEC_ROOM_MAX + 1];
 	const char *epoch, *json;
 	size_t elen, jlen;
@@ -396,7 +435,11 @@ cluster_on_message(const char *chan, size_t chan_len, const char *data,
 	struct croom *cr;
 	uint64_t seq;
 
-	if (chan_len <= pl || chan_len - pl > CODEC_ROOM_MAX ||
+	if (chan_kind(chan, chan_len, "user", &pl)) {
+		on_user_message(chan + pl, chan_len - pl, data, len);
+		return;
+	}
+	if (!chan_kind(chan, chan_len, "room", &pl) ||
 	    bus_unframe(data, len, &seq, &epoch, &elen, &json, &jlen))
 		return;
 	memcpy(id, chan + pl, chan_len - pl);
@@ -404,7 +447,9 @@ cluster_on_message(const char *chan, size_t chan_len, const char *data,
 	room = hub_room(glue_hub, id);
 	if (!room || !(cr = room->data))
 		return;
-	if (cr->catching)
+	if (!seq)
+		take_presence(cr, epoch, elen, json, jlen);
+	else if (cr->catching)
 		hold(cr, seq, epoch, elen, json, jlen, NULL);
 	else
 		take(cr, seq, epoch, elen, json, jlen, NULL);
@@ -946,13 +991,13 @@ subscribe_one(struct croom *cr)
 void
 cluster_on_subscribed(const char *chan, size_t len)
 {
-	size_t pl = strlen(C.prefix) + 6;
+	size_t pl;
 	char id[CODEC_ROOM_MAX + 1];
 	struct room *room;
 	struct croom *cr;
 	struct creq *q;
 
-	if (len <= pl || len - pl > CODEC_ROOM_MAX)
+	if (!chan_kind(chan, len, "room", &pl))
 		return;
 	memcpy(id, chan + pl, len - pl);
 	id[len - pl] = '\0';
@@ -1030,32 +1075,289 @@ cluster_room_free(struct room *room)
 	room->data = NULL;
 }
 
+/*---- users: directs and no_such_user across processes ----*/
+
+static void
+forget_user(struct cuser *u)
+{
+	struct room *e = u->entry;
+
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		C.user_list = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	free(u);
+	e->data = NULL;
+	rooms_free_if_empty(C.users, e);
+}
+
+/* Tells Redis this node's count of @id's connections (kind upres). */
+static void
+set_user_count(const char *id, unsigned int count)
+{
+	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
+	     cnt[16], now[24], exp[24];
+	const char *kv[8] = { meta, pres, pexp, C.node, cnt, now, exp, "0" };
+	size_t n = strlen(id);
+	int64_t t = rm_clock_ms();
+
+	if (!redis_is_up())
+		return;
+	bus_name(meta, sizeof(meta), C.prefix, "umeta", id, n);
+	bus_name(pres, sizeof(pres), C.prefix, "upres", id, n);
+	bus_name(pexp, sizeof(pexp), C.prefix, "uexp", id, n);
+	snprintf(cnt, sizeof(cnt), "%u", count);
+	snprintf(now, sizeof(now), "%" PRId64, t);
+	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
+	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 3, kv, NULL, 8);
+}
+
+static void
+sub_user(const char *id, int on)
+{
+	char chan[BUS_NAME_MAX];
+	const char *p = chan;
+	size_t len;
+	int n = bus_name(chan, sizeof(chan), C.prefix, "user", id, strlen(id));
+
+	if (n < 0 || !redis_is_up())
+		return;
+	len = (size_t)n;
+	if (!on)
+		unsub_later(chan);
+	else if (!unsub_cancel(chan))
+		redis_subscribe(1, 1, &p, &len);
+}
+
+static void
+cluster_user(void *arg, const char *id, unsigned int count)
+{
+	struct room *e = rooms_get_or_create(C.users, id, strlen(id));
+	struct cuser *u;
+
+	if (!e)
+		return;		/* out of memory: not reachable from afar */
+	u = e->data;
+	if (!u && count) {
+		u = calloc(1, sizeof(*u));
+		if (!u) {
+			rooms_free_if_empty(C.users, e);
+			return;
+		}
+		u->entry = e;
+		e->data = u;
+		u->next = C.user_list;
+		if (C.user_list)
+			C.user_list->prev = u;
+		C.user_list = u;
+		sub_user(id, 1);
+	}
+	if (!u)
+		return;
+	e->seq = count;
+	set_user_count(id, count);
+	if (!count) {
+		sub_user(id, 0);
+		forget_user(u);
+	}
+}
+
+/* A message on P:user:U: "<conn_id>:<node>:<json>". */
+static void
+on_user_message(const char *id, size_t id_len, const char *data, size_t len)
+{
+	const char *node, *json;
+	size_t nlen, jlen;
+	uint64_t except;
+	struct msg *m;
+
+	if (bus_unframe(data, len, &except, &node, &nlen, &json, &jlen))
+		return;
+	if (nlen != strlen(C.node) || memcmp(node, C.node, nlen))
+		except = 0;	/* the sender is elsewhere */
+	m = msg_from_text(json, jlen);
+	if (!m)
+		return;
+	hub_deliver_direct(glue_hub, id, id_len, m, except);
+	msg_unref(m);
+}
+
+static void
+on_direct(struct redisReply *r, void *arg)
+{
+	struct creq *q = arg;
+
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		unavailable(q);
+	else if (!r->integer && q->cc->c)
+		hub_send_error(glue_hub, q->cc->c, RM_PE_NO_SUCH_USER, "no "
+			       "connection of this user is connected",
+			       q->ref[0] ? q->ref : NULL);
+	if (q->cc->c)
+		cc_pause(q->cc, 0);
+	req_free(q);
+}
+
+static void
+cluster_direct(void *arg, struct client *c, const struct codec_cmd *cmd)
+{
+	char upres[BUS_NAME_MAX], uexp[BUS_NAME_MAX], chan[BUS_NAME_MAX],
+	     now[24], from[HUB_USER_ID_MAX], *frame;
+	const char *kv[5] = { upres, uexp, chan, now, NULL };
+	size_t lens[5], i;
+	struct msg *m = codec_encode_direct(hub_user_id(c, from), cmd->content,
+					    cmd->content_len);
+	struct creq *q;
+	int n;
+
+	if (!m) {
+		hub_client_lost(glue_hub, c, 1);
+		return;
+	}
+	/* a guest id is one process's: its directs stay there */
+	if (cmd->to_len > 6 && !memcmp(cmd->to, "guest-", 6)) {
+		if (hub_deliver_direct(glue_hub, cmd->to, cmd->to_len, m,
+				       hub_client_id(c)) < 0)
+			hub_send_error(glue_hub, c, RM_PE_NO_SUCH_USER, "no "
+				       "connection of this user is connected",
+				       cmd->type);
+		msg_unref(m);
+		return;
+	}
+	frame = malloc(m->payload_len + 64);
+	q = frame ? req_new(c, NULL, cmd->type) : NULL;
+	n = q ? bus_frame(frame, m->payload_len + 64, hub_client_id(c), C.node,
+			  msg_text(m), m->payload_len) : -1;
+	msg_unref(m);
+	if (n < 0) {
+		free(frame);
+		if (q)
+			req_free(q);
+		hub_client_lost(glue_hub, c, 1);
+		return;
+	}
+	bus_name(upres, sizeof(upres), C.prefix, "upres", cmd->to, cmd->to_len);
+	bus_name(uexp, sizeof(uexp), C.prefix, "uexp", cmd->to, cmd->to_len);
+	bus_name(chan, sizeof(chan), C.prefix, "user", cmd->to, cmd->to_len);
+	snprintf(now, sizeof(now), "%" PRId64, rm_clock_ms());
+	kv[4] = frame;
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(kv[i]);
+	lens[4] = (size_t)n;
+	cc_pause(q->cc, 1);	/* no_such_user keeps its place in order */
+	if (evalsha(SCRIPT_DIRECT, on_direct, q, 3, kv, lens, 5))
+		on_direct(NULL, q);
+	free(frame);
+}
+
+/*---- presence events across processes ----*/
+
+static void
+cluster_presence(void *arg, struct client *c, struct room *room,
+		 const char *event)
+{
+	char chan[BUS_NAME_MAX], user[HUB_USER_ID_MAX], origin[64], *frame;
+	const char *argv[3] = { "PUBLISH", chan, NULL };
+	size_t lens[3];
+	struct msg *m = codec_encode_presence(event, room->id,
+					      hub_user_id(c, user));
+	int n;
+
+	if (!m)
+		return;
+	snprintf(origin, sizeof(origin), "%s.%" PRIu64, C.node,
+		 hub_client_id(c));
+	frame = malloc(m->payload_len + 96);
+	n = frame ? bus_frame(frame, m->payload_len + 96, 0, origin,
+			      msg_text(m), m->payload_len) : -1;
+	msg_unref(m);
+	if (n < 0) {
+		free(frame);
+		return;
+	}
+	argv[2] = frame;
+	lens[0] = 7;
+	lens[1] = chan_of(room->id, chan, sizeof(chan));
+	lens[2] = (size_t)n;
+	redis_command(NULL, NULL, 3, argv, lens);
+	free(frame);
+}
+
+/* A presence event from the channel: members that want it, but its own. */
+static void
+take_presence(struct croom *cr, const char *origin, size_t olen,
+	      const char *json, size_t jlen)
+{
+	struct member *mb;
+	struct msg *m = NULL;
+
+	for (mb = cr->room->members; mb; mb = mb->rnext) {
+		struct client *o = mb->client;
+		char me[64];
+		int n = snprintf(me, sizeof(me), "%s.%" PRIu64, C.node,
+				 hub_client_id(o));
+
+		if (!hub_client_conf(o)->presence_events ||
+		    ((size_t)n == olen && !memcmp(me, origin, olen)))
+			continue;
+		if (!m && !(m = msg_from_text(json, jlen)))
+			return;
+		hub_send(glue_hub, o, m);
+	}
+	msg_unref(m);
+}
+
 /*---- Redis up and down ----*/
+
+/* SUBSCRIBEs what a batch holds and empties it. */
+struct batch {
+	char names[CLUSTER_BATCH][BUS_NAME_MAX];
+	const char *chans[CLUSTER_BATCH];
+	size_t lens[CLUSTER_BATCH];
+	unsigned int n;
+};
+
+static void
+batch_flush(struct batch *b)
+{
+	if (b->n)
+		redis_subscribe(1, b->n, b->chans, b->lens);
+	b->n = 0;
+}
+
+static void
+batch_add(struct batch *b, const char *kind, const struct room *r)
+{
+	int n = bus_name(b->names[b->n], BUS_NAME_MAX, C.prefix, kind, r->id,
+			 r->id_len);
+
+	if (n < 0)
+		return;
+	b->chans[b->n] = b->names[b->n];
+	b->lens[b->n] = (size_t)n;
+	if (++b->n == CLUSTER_BATCH)
+		batch_flush(b);
+}
 
 void
 cluster_on_up(void)
 {
-	const char *chans[CLUSTER_BATCH];
-	char *names[CLUSTER_BATCH];
-	size_t lens[CLUSTER_BATCH], i, n = 0;
+	struct batch *b = malloc(sizeof(*b));
 	struct croom *cr;
+	struct cuser *u;
 
+	if (!b)
+		return;	/* rooms stay unsubscribed: joins wait, time out */
 	/* a new connection has no subscriptions: batches of 512 */
-	for (cr = C.rooms; cr; cr = cr->next) {
-		names[n] = malloc(BUS_NAME_MAX);
-		if (!names[n])
-			continue;
-		lens[n] = chan_of(cr->room->id, names[n], BUS_NAME_MAX);
-		chans[n] = names[n];
-		if (++n == CLUSTER_BATCH || !cr->next) {
-			redis_subscribe(1, (unsigned int)n, chans, lens);
-			for (i = 0; i < n; i++)
-				free(names[i]);
-			n = 0;
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
+	b->n = 0;
+	for (cr = C.rooms; cr; cr = cr->next)
+		batch_add(b, "room", cr->room);
+	for (u = C.user_list; u; u = u->next)
+		batch_add(b, "user", u->entry);
+	batch_flush(b);
+	free(b);
 	C.refresh_ms = 0;	/* member counts now */
 }
 
@@ -1080,6 +1382,7 @@ void
 cluster_tick(int64_t now)
 {
 	struct croom *cr;
+	struct cuser *u;
 
 	if (!C.on)
 		return;
@@ -1092,6 +1395,8 @@ cluster_tick(int64_t now)
 	C.refresh_ms = now + CLUSTER_REFRESH_MS;
 	for (cr = C.rooms; cr; cr = cr->next)
 		set_count(cr->room->id, cr->room->n_members);
+	for (u = C.user_list; u; u = u->next)
+		set_user_count(u->entry->id, (unsigned int)u->entry->seq);
 }
 
 /*---- joining the cluster ----*/
@@ -1105,6 +1410,9 @@ static const struct hub_cluster_ops cluster_ops = {
 	.publish = cluster_publish,
 	.history = cluster_history,
 	.client_free = cluster_client_free,
+	.user = cluster_user,
+	.presence = cluster_presence,
+	.direct = cluster_direct,
 };
 
 int
@@ -1145,7 +1453,10 @@ cluster_vhost_init(struct lws_vhost *vh, const struct rconf *conf)
 	C.stopping = 0;
 	hub_set_cluster(glue_hub, &cluster_ops, NULL);
 	snprintf(err, sizeof(err), "roomcast-%s-%d", C.node, (int)getpid());
-	return redis_start(vh, &u, err, scripts, 4);
+	C.users = rooms_create();
+	if (!C.users)
+		return -1;
+	return redis_start(vh, &u, err, scripts, N_SCRIPTS);
 }
 
 void
@@ -1162,6 +1473,10 @@ cluster_stop(void)
 	free(C.unsub);
 	C.unsub = NULL;
 	C.n_unsub = C.cap_unsub = 0;
+	while (C.user_list)
+		forget_user(C.user_list);
+	rooms_destroy(C.users);
+	C.users = NULL;
 	C.on = 0;
 }
 

@@ -371,3 +371,51 @@ def test_killed_process_costs_only_its_own_clients(cluster):
     finally:
         x.close()
         y.drop()
+
+
+# ---- presence, directs, no_such_user across processes ------------------------
+
+def test_presence_events_across_processes(cluster):
+    a, b = cluster(2, presence_events="on")
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room, "xa")
+        with WsClient.connect(b.port) as y:
+            y.join(room, "yb")
+            ev = x.expect("presence")
+            assert ev == {"type": "presence", "event": "join", "room_id": room, "user_id": "yb"}
+            y.expect_silence(0.3)  # not about itself
+            y.leave(room)
+            ev = x.expect("presence")
+            assert ev["event"] == "leave" and ev["user_id"] == "yb"
+
+
+def test_direct_across_processes_and_no_such_user(cluster):
+    a, b, c = cluster(3)
+    with WsClient.connect(a.port) as s, WsClient.connect(b.port) as r1, \
+            WsClient.connect(c.port) as r2, WsClient.connect(a.port) as r3:
+        s.join(unique_room(), "sender")
+        for cl in (r1, r2, r3):
+            cl.join(unique_room(), "target")
+        s.send_json({"type": "direct", "to": "target", "content": {"hi": 1}})
+        for cl in (r1, r2, r3):
+            m = cl.expect("direct")
+            assert m == {"type": "direct", "from": "sender", "content": {"hi": 1}}
+        s.expect_silence(0.2)
+        s.send_json({"type": "direct", "to": "nobody-here", "content": 1})
+        s.expect_error("no_such_user", ref="direct")
+        # the target's connections close: no_such_user from every process
+        r1.close(); r2.close(); r3.close()
+        def gone():
+            s.send_json({"type": "direct", "to": "target", "content": 2})
+            m = s.recv_json()
+            return m.get("code") == "no_such_user"
+        wait_for(gone, timeout=5, what="no_such_user after the user left")
+
+
+def test_direct_to_self_from_only_connection_reaches_no_one(cluster):
+    a, b = cluster(2)
+    with WsClient.connect(a.port) as s:
+        s.join(unique_room(), "solo")
+        s.send_json({"type": "direct", "to": "solo", "content": 1})
+        s.expect_silence(0.3)

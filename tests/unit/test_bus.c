@@ -31,6 +31,11 @@ frame_round_trips(void)
 	CU_ASSERT_TRUE(unit_text_is(epoch, elen, "0badcafe-7"));
 	/* the JSON may hold colons: only the first two split */
 	CU_ASSERT_TRUE(unit_text_is(j, jlen, json));
+	/* seq 0: an unnumbered event */
+	CU_ASSERT_EQUAL(bus_unframe("0:n.7:{}", 8, &seq, &epoch, &elen, &j,
+				    &jlen), 0);
+	CU_ASSERT_EQUAL(seq, 0);
+	CU_ASSERT_TRUE(unit_text_is(epoch, elen, "n.7"));
 }
 
 static void
@@ -46,7 +51,7 @@ static void
 unframe_rejects_malformed(void)
 {
 	static const char *const bad[] = {
-		"", ":e:{}", "x:e:{}", "0:e:{}", "1::{}", "1:e", "1:e:",
+		"", ":e:{}", "x:e:{}", "1::{}", "1:e", "1:e:",
 		"123456789012345678901:e:{}",
 		"1:0123456789012345678901234567890123456789x:{}",
 	};

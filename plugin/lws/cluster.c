@@ -761,9 +761,8 @@ cluster_publish(void *arg, struct client *c, struct room *room,
 	snprintf(ttl, sizeof(ttl), "%d", CLUSTER_HISTORY_TTL_S);
 	fresh_epoch(fresh, sizeof(fresh));
 	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
-	for (i = 0; i < 10; i++)
-		lens[i] = strlen(kv[i]);
-	lens[5] = cmd->content_len;
+	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */
+		lens[i] = i == 5 ? cmd->content_len : strlen(kv[i]);
 	if (evalsha(SCRIPT_PUBLISH, on_publish, q, 4, kv, lens, 10))
 		on_publish(NULL, q);
 }

@@ -19,6 +19,13 @@
 #include <string.h>
 
 int roomcast_init_failed;
+static struct lws_vhost *ws_vhost;	/* roomcast_ws_vhost() */
+
+struct lws_vhost *
+roomcast_ws_vhost(void)
+{
+	return ws_vhost;
+}
 
 _Static_assert(MSG_HEADROOM + MSG_MAX_FRAME_HDR >= LWS_PRE,
 	       "a msg must have LWS_PRE bytes in front of its payload");
@@ -95,6 +102,8 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 		return -1;
 	}
 	wakes_bound(&vhd->conf);
+	if (vhd->enabled && !ws_vhost)
+		ws_vhost = vh;
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
 			 LWS_US_PER_SEC);
 	return 0;
@@ -176,6 +185,9 @@ const struct lws_protocols roomcast_protocols[] = {
 	  ROOMCAST_STATUS_PSS_SIZE, 0, 0, NULL, 0 },
 	/* cluster hook: the Redis sockets, adopted as raw descriptors */
 	{ CLUSTER_REDIS_PROTOCOL, callback_roomcast_redis, 0, 0, 0, NULL, 0 },
+	/* roomcast-server --workers: the shared listener (accept.c) */
+	{ ROOMCAST_ACCEPT_PROTOCOL, callback_roomcast_accept, 0, 0, 0, NULL,
+	  0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }	/* terminator */
 };
 const int roomcast_protocols_count =

@@ -40,7 +40,11 @@ def cluster(start_server, redis):
 
 
 def health(port):
-    status, _, body = http_get(port, "/health")
+    """(status, body) of /health; (0, None) while nothing listens."""
+    try:
+        status, _, body = http_get(port, "/health")
+    except OSError:
+        return 0, None
     return status, json.loads(body)
 
 
@@ -419,3 +423,92 @@ def test_direct_to_self_from_only_connection_reaches_no_one(cluster):
         s.join(unique_room(), "solo")
         s.send_json({"type": "direct", "to": "solo", "content": 1})
         s.expect_silence(0.3)
+
+
+# ---- roomcast-server --workers N ----------------------------------------------
+
+@pytest.mark.server_only
+def test_workers_require_redis(start_server):
+    with pytest.raises(ServerError) as e:
+        start_server({}, extra_args=["--workers", "2"])
+    assert "redis-url" in str(e.value)
+
+
+@pytest.mark.server_only
+@pytest.mark.timeout_s(60)
+def test_workers_share_the_port_and_are_restarted(start_server, redis):
+    import os
+    import signal
+    import socket
+    n = 3
+    s = start_server({"redis-url": redis.url}, extra_args=["--workers", str(n)])
+    s.stop()
+    # worker i's status port is the status port + i: find n free in a row
+    for base in range(20000, 30000, 7):
+        try:
+            socks = []
+            for p in [s.port] + list(range(base, base + n)):
+                k = socket.socket()
+                socks.append(k)
+                k.bind(("127.0.0.1", p))
+            break
+        except OSError:
+            continue
+        finally:
+            for k in socks:
+                k.close()
+    s.status_port = base
+    s.expect_exit = False
+    s.start()
+    ports = [s.status_port + i for i in range(n)]
+    for p in ports:
+        wait_for(lambda: health(p)[0] == 200, timeout=10, what="worker up")
+    stats = [get_stats(p) for p in ports]
+    assert sorted(st["worker"] for st in stats) == list(range(n))
+    assert len({st["pid"] for st in stats}) == n
+    _, _, metrics = http_get(ports[1], "/metrics")
+    assert ('roomcast_worker_info{worker="1",pid="%d",node="%s"} 1'
+            % (stats[1]["pid"], stats[1]["node"])) in metrics.decode()
+    room = unique_room()
+    clients = [WsClient.connect(s.port) for _ in range(24)]
+    try:
+        for c in clients:
+            c.join(room)
+        per = [get_stats(p)["connections_active"] for p in ports]
+        assert sum(per) == 24 and sum(1 for x in per if x) >= 2, per
+        clients[0].broadcast(room, "all")
+        for c in clients:
+            assert c.expect("broadcast")["content"] == "all"
+        # a worker killed is started again; the others' clients stay
+        victim = stats[2]["pid"]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: health(ports[2])[0] == 200 and get_stats(ports[2])["pid"] != victim,
+                 timeout=15, what="worker 2 restarted")
+        alive = [c for c in clients if _open(c)]
+        assert len(alive) == 24 - per[2]
+        alive[0].broadcast(room, "after")
+        for c in alive:
+            assert c.expect("broadcast")["content"] == "after"
+    finally:
+        for c in clients:
+            c.drop()
+    assert s.stop() == 0
+    for st in stats[:2]:
+        assert not _pid_alive(st["pid"])
+
+
+def _open(c):
+    try:
+        c.send_json({"type": "ping"})
+        return c.recv_json(timeout=2)["type"] == "pong"
+    except Exception:
+        return False
+
+
+def _pid_alive(pid):
+    import os
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False

@@ -409,6 +409,9 @@ open_link(struct link *l, enum link_role role)
 	l->wsi = lws_adopt_descriptor_vhost(R.vh, LWS_ADOPT_RAW_FILE_DESC, fd,
 					    CLUSTER_REDIS_PROTOCOL, NULL);
 	if (!l->wsi) {
+		lwsl_err("roomcast: redis: cannot adopt the socket: under "
+			 "lwsws, list \"" CLUSTER_REDIS_PROTOCOL "\": {} in the "
+			 "vhost's ws-protocols\n");
 		ac->ev.cleanup = NULL;	/* not adopted: redisFree closes it */
 		l->ac = NULL;
 		redisAsyncFree(ac);

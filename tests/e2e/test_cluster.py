@@ -73,6 +73,7 @@ def _start_fails(start_server, options):
     return s.stderr_text()
 
 
+@pytest.mark.server_only
 def test_unreachable_redis_stops_the_start(start_server):
     from serverctl import free_port
     port = free_port()  # nothing listens there
@@ -81,6 +82,7 @@ def test_unreachable_redis_stops_the_start(start_server):
     assert len(lines) == 1 and "redis-url redis://127.0.0.1:%d" % port in lines[0], out
 
 
+@pytest.mark.server_only
 @pytest.mark.parametrize("url", ["http://x", "redis://", "redis://h:0", "redis://h:99999",
                                  "redis://h/x", "unix:"])
 def test_bad_redis_url_refused(start_server, url):
@@ -89,10 +91,24 @@ def test_bad_redis_url_refused(start_server, url):
     assert "redis-url" in str(e.value)
 
 
+@pytest.mark.server_only
 def test_bad_redis_prefix_refused(start_server, redis):
     with pytest.raises(ServerError) as e:
         start_server({"redis-url": redis.url, "redis-prefix": "a b"})
     assert "redis-prefix" in str(e.value)
+
+
+@pytest.mark.lwsws_only
+def test_lwsws_with_unreachable_redis_refuses_upgrades(start_server):
+    """lwsws goes on when a plugin's vhost init fails: the vhost then
+    refuses every upgrade (403), after the one-line error."""
+    from serverctl import free_port
+    from wsclient import assert_refused
+    port = free_port()
+    s = start_server({"redis-url": "redis://127.0.0.1:%d" % port})
+    assert_refused(s.port, 403)
+    lines = [l for l in s.stderr_text().splitlines() if "cannot reach Redis" in l]
+    assert len(lines) == 1 and ("redis-url redis://127.0.0.1:%d" % port) in lines[0]
 
 
 def test_stats_and_health_say_redis_up(cluster):
@@ -512,3 +528,36 @@ def _pid_alive(pid):
         return True
     except ProcessLookupError:
         return False
+
+
+# ---- lwsws and roomcast-server in one cluster ---------------------------------
+
+def _lwsws_ready():
+    import serverctl
+    return bool(serverctl.LWSWS_BIN and serverctl.LWSWS_PLUGIN_DIR)
+
+
+@pytest.mark.skipif(not _lwsws_ready(), reason="LWSWS_BIN and LWSWS_PLUGIN_DIR not set")
+def test_lwsws_and_roomcast_server_mixed(cluster):
+    a, b, c = cluster(3, kinds=["server", "lwsws", "server"], history_size=20)
+    room = unique_room()
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(c.port) as z:
+        jx = x.join(room, "x")
+        jy = y.join(room, "y")
+        jz = z.join(room, "z")
+        assert jx["epoch"] == jy["epoch"] == jz["epoch"] and jz["members"] == 3
+        n = 30
+        for k in range(n):
+            (x, y, z)[k % 3].broadcast(room, k)
+        seen = []
+        for cl in (x, y, z):
+            got, _ = drain(cl, n)
+            assert [m["seq"] for m in got] == list(range(1, n + 1))
+            seen.append(got)
+        assert seen[0] == seen[1] == seen[2]
+        assert get_stats(b.status_port)["redis"] == "up"
+        h = y.request({"type": "history", "room_id": room, "limit": 5})
+        assert h["messages"] == seen[0][-5:]
+        y.send_json({"type": "direct", "to": "z", "content": "hi"})
+        assert z.expect("direct") == {"type": "direct", "from": "y", "content": "hi"}

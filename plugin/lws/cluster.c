@@ -606,6 +606,8 @@ on_join(struct redisReply *r, void *arg)
 	if (!cc->c)
 		goto done;
 	if (!reply_ok(r, 4) || r->element[1]->type != REDIS_REPLY_STRING) {
+		if (r && r->type == REDIS_REPLY_ERROR)
+			lwsl_err("roomcast: redis: join: %s\n", r->str);
 		join_done(cr, cc, 0);
 		unavailable(q);
 		if (room)

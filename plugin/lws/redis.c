@@ -17,8 +17,9 @@
  *
  * hiredis 0.14 has no timers, so the timeouts are ours, checked on each
  * sweep tick: a connect or handshake not done in REDIS_CONNECT_MS, or a
- * command unanswered for REDIS_COMMAND_MS (Redis stopped with SIGSTOP
- * still accepts TCP connections: only an answer proves it alive), drops
+ * command unanswered for REDIS_COMMAND_MS while no other reply came
+ * either (Redis stopped with SIGSTOP still accepts TCP connections: only
+ * an answer proves it alive), drops
  * both connections; an idle command connection is PINGed. After a loss
  * the next attempt waits a backoff that doubles from 100 ms to 5 s, with
  * jitter so that a cluster's processes do not come back in step.
@@ -570,8 +571,14 @@ redis_tick(int64_t now)
 			reset("connect timed out");
 		return;
 	}
-	if (R.count && now - R.fifo[R.head].sent_ms > REDIS_COMMAND_MS) {
-		reset("a command timed out");
+	/*
+	 * A long queue that keeps being answered (a burst of joins) is no
+	 * fault: only a command waiting that long with no reply at all in
+	 * that time is.
+	 */
+	if (R.count && now - R.fifo[R.head].sent_ms > REDIS_COMMAND_MS &&
+	    now - R.last_reply_ms > REDIS_COMMAND_MS) {
+		reset("no reply in time");
 		return;
 	}
 	if (!R.count && now - R.last_reply_ms > REDIS_PING_MS)

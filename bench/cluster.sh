@@ -70,7 +70,8 @@ done
 start_server() {
 	local name=$1; shift
 	PORT=$(free_port)
-	SPORT=$(free_port)
+	# worker i's status port is SPORT + i: keep clear of the ephemeral range
+	SPORT=$((20000 + RANDOM % 10000))
 	timeout 900 "$SERVER" --port "$PORT" --status-port "$SPORT" \
 		--option ping-interval-s=0 --option max-rooms-per-connection=4 \
 		"$@" >"$OUT/$name.log" 2>&1 &
@@ -128,12 +129,25 @@ if [ -z "$ONLY" ] || [ "$ONLY" = hold ]; then
 	start_server hold --workers "$WORKERS" \
 		--option "redis-url=redis://127.0.0.1:$RPORT" || exit 1
 	timeout 300 "$LOADGEN" --scenario idle --port "$PORT" --subs "$CONNS" \
-		--join --procs 4 --src-ips 4 --conc 256 --duration 10 \
+		--join --procs 4 --src-ips 4 --conc 256 --duration 20 \
 		--connect-timeout 120 --label "hold-$CONNS" \
-		--json-out "$OUT/hold.json"
+		--json-out "$OUT/hold.json" &
+	LPID=$!
+	# while they are held: each worker's count (status port + i)
+	for _ in $(seq 150); do
+		sleep 1
+		total=0
+		for i in $(seq 0 $((WORKERS - 1))); do
+			c=$(curl -s "http://127.0.0.1:$((SPORT + i))/stats" |
+				sed -n 's/.*"connections_active":\([0-9]*\).*/\1/p')
+			total=$((total + ${c:-0}))
+		done
+		[ "$total" -ge "$CONNS" ] && break
+	done
 	for i in $(seq 0 $((WORKERS - 1))); do
 		curl -s "http://127.0.0.1:$((SPORT + i))/stats" |
 			/usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); print("worker", s["worker"], "pid", s["pid"], "connections", s["connections_active"], "redis", s["redis"])'
 	done | tee "$OUT/hold-workers.txt"
+	wait "$LPID"
 	stop_server
 fi

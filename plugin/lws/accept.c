@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 /* Connections taken per readiness report: others wait for the next turn. */
-#define ACCEPT_BURST 64
+#define ACCEPT_BURST 256
 
 int
 callback_roomcast_accept(struct lws *wsi, enum lws_callback_reasons reason,
@@ -91,7 +91,7 @@ listener(int port)
 		}
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (listen(fd, 1024)) {
+	if (listen(fd, SOMAXCONN)) {	/* as lws's own listeners */
 		close(fd);
 		return -1;
 	}

@@ -1400,6 +1400,65 @@ cluster_tick(int64_t now)
 		set_user_count(u->entry->id, (unsigned int)u->entry->seq);
 }
 
+/*---- the server API's publish ----*/
+
+struct api_pub {
+	cluster_publish_cb done;
+	void *arg;
+};
+
+static void
+on_api_publish(struct redisReply *r, void *arg)
+{
+	struct api_pub *p = arg;
+
+	if (!reply_ok(r, 3) || r->element[1]->type != REDIS_REPLY_STRING)
+		p->done(p->arg, -1, 0, NULL, 0);
+	else
+		p->done(p->arg, 0, reply_uint(r->element[0]),
+			r->element[1]->str, reply_uint(r->element[2]) == 1);
+	free(p);
+}
+
+int
+cluster_api_publish(const char *room, const char *sender, const char *content,
+		    size_t len, const char *idem_key, cluster_publish_cb done,
+		    void *arg)
+{
+	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX], chan[BUS_NAME_MAX],
+	     idem[BUS_NAME_MAX + 80], head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80],
+	     hsize[16], ttl[16], fresh[64], mttl[16];
+	const char *kv[10] = { meta, hist, chan, idem, head, content, hsize,
+			       ttl, fresh, mttl };
+	size_t lens[10], n = strlen(room), i;
+	struct api_pub *p;
+
+	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
+		return -1;
+	p->done = done;
+	p->arg = arg;
+	bus_name(meta, sizeof(meta), C.prefix, "meta", room, n);
+	bus_name(hist, sizeof(hist), C.prefix, "hist", room, n);
+	chan_of(room, chan, sizeof(chan));
+	idem[0] = '\0';
+	if (idem_key && *idem_key)
+		snprintf(idem, sizeof(idem), "%s:idem:%s:%s", C.prefix, room,
+			 idem_key);
+	snprintf(head, sizeof(head), "{\"type\":\"broadcast\",\"room_id\":"
+		 "\"%s\",\"sender\":\"%s\",\"seq\":", room, sender);
+	snprintf(hsize, sizeof(hsize), "%u", C.history_size);
+	snprintf(ttl, sizeof(ttl), "%d", CLUSTER_HISTORY_TTL_S);
+	fresh_epoch(fresh, sizeof(fresh));
+	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
+	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */
+		lens[i] = i == 5 ? len : strlen(kv[i]);
+	if (evalsha(SCRIPT_PUBLISH, on_api_publish, p, 4, kv, lens, 10)) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
 /*---- joining the cluster ----*/
 
 static const struct hub_cluster_ops cluster_ops = {

@@ -49,6 +49,8 @@ enum link_role { LINK_CMD, LINK_SUB };
 struct link {
 	redisAsyncContext *ac;
 	struct lws *wsi;
+	lws_sorted_usec_list_t sul_rearm;	/* POLLOUT after WRITEABLE */
+	int in_writeable;
 	enum link_role role;
 	int ready;			/* handshake done */
 	int want_write;			/* addWrite before the wsi existed */
@@ -125,14 +127,31 @@ on_cmd_reply(redisAsyncContext *ac, void *reply, void *priv)
 /*---- hiredis's event hooks, onto lws ----*/
 
 static void
+rearm(lws_sorted_usec_list_t *sul)
+{
+	struct link *l = lws_container_of(sul, struct link, sul_rearm);
+
+	if (l->wsi)
+		lws_callback_on_writable(l->wsi);
+}
+
+/*
+ * hiredis has output to write. Inside RAW_WRITEABLE_FILE (a partial
+ * write) the request must wait until the callback returned: lws clears
+ * POLLOUT after it (ops-raw-file.c), and the rest of a long queue would
+ * otherwise sit in hiredis's buffer until the next command.
+ */
+static void
 ev_add_write(void *data)
 {
 	struct link *l = data;
 
-	if (l->wsi)
-		lws_callback_on_writable(l->wsi);
-	else
+	if (!l->wsi)
 		l->want_write = 1;
+	else if (l->in_writeable)
+		lws_sul_schedule(glue_context, 0, &l->sul_rearm, rearm, 1);
+	else
+		lws_callback_on_writable(l->wsi);
 }
 
 static void
@@ -146,6 +165,7 @@ ev_cleanup(void *data)
 {
 	struct link *l = data;
 
+	lws_sul_cancel(&l->sul_rearm);
 	if (l->ac)
 		l->ac->c.fd = -1;
 	l->ac = NULL;
@@ -177,7 +197,9 @@ callback_roomcast_redis(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		if (!l || !l->ac)
 			return -1;
+		l->in_writeable = 1;
 		redisAsyncHandleWrite(l->ac);
+		l->in_writeable = 0;
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (!l)

@@ -133,21 +133,28 @@ if [ -z "$ONLY" ] || [ "$ONLY" = hold ]; then
 		--connect-timeout 120 --label "hold-$CONNS" \
 		--json-out "$OUT/hold.json" &
 	LPID=$!
-	# while they are held: each worker's count (status port + i)
-	for _ in $(seq 150); do
+	# while they are held: each worker's count (status port + i), the
+	# sample with the most connections in all
+	best=0
+	while kill -0 "$LPID" 2>/dev/null; do
 		sleep 1
+		sample=""
 		total=0
 		for i in $(seq 0 $((WORKERS - 1))); do
-			c=$(curl -s "http://127.0.0.1:$((SPORT + i))/stats" |
-				sed -n 's/.*"connections_active":\([0-9]*\).*/\1/p')
-			total=$((total + ${c:-0}))
+			c=$(curl -s -m 2 "http://127.0.0.1:$((SPORT + i))/stats" |
+				sed -n 's/.*"connections_active":\([0-9]*\).*"redis":"\([a-z]*\)".*"pid":\([0-9]*\).*/worker '"$i"' pid \3 connections \1 redis \2/p')
+			sample="$sample$c
+"
+			n=$(echo "$c" | sed -n 's/.*connections \([0-9]*\).*/\1/p')
+			total=$((total + ${n:-0}))
 		done
-		[ "$total" -ge "$CONNS" ] && break
+		if [ "$total" -gt "$best" ]; then
+			best=$total
+			printf '%s' "$sample" >"$OUT/hold-workers.txt"
+			echo "total $total" >>"$OUT/hold-workers.txt"
+		fi
 	done
-	for i in $(seq 0 $((WORKERS - 1))); do
-		curl -s "http://127.0.0.1:$((SPORT + i))/stats" |
-			/usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); print("worker", s["worker"], "pid", s["pid"], "connections", s["connections_active"], "redis", s["redis"])'
-	done | tee "$OUT/hold-workers.txt"
+	cat "$OUT/hold-workers.txt"
 	wait "$LPID"
 	stop_server
 fi

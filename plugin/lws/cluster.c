@@ -42,6 +42,8 @@
 #define CLUSTER_META_TTL_S 86400
 /* history-ttl-s's default (PROTOCOL.md, Counters). */
 #define CLUSTER_HISTORY_TTL_S 300
+/* A room's subscription is confirmed within this, or its joins fail. */
+#define CLUSTER_SUBSCRIBE_MS 5000
 /* Channels (un)subscribed in one command. */
 #define CLUSTER_BATCH 512
 
@@ -76,6 +78,7 @@ struct creq {
 	struct creq *next;		/* joins waiting for a subscription */
 	struct cclient *cc;		/* NULL: no connection (fetch) */
 	char ref[CODEC_REF_MAX + 1];	/* the request's type, for errors */
+	int64_t at;			/* made (ms) */
 	int has_since, has_epoch;
 	uint64_t since, limit;
 	char epoch[BUS_EPOCH_MAX + 1];
@@ -192,6 +195,7 @@ req_new(struct client *c, struct room *room, const char *ref)
 	}
 	if (ref && strlen(ref) <= CODEC_REF_MAX)
 		strcpy(q->ref, ref);
+	q->at = rm_clock_ms();
 	if (room)
 		memcpy(q->room, room->id, room->id_len + 1);
 	return q;
@@ -1046,20 +1050,43 @@ cluster_room_new(void *arg, struct room *room)
 	return cr;
 }
 
-/* Fails a join that waited for its room's subscription. */
+/*
+ * Fails joins that waited for their rooms' subscriptions: `unavailable`,
+ * and the membership the hub gave them goes. @list was detached from its
+ * rooms first: a leave may free a room (and its croom).
+ */
 static void
-fail_waiting(struct croom *cr)
+fail_joins(struct creq *list)
 {
 	struct creq *q;
+	struct room *room;
 
-	while ((q = cr->waiting)) {
-		cr->waiting = q->next;
+	while ((q = list)) {
+		list = q->next;
 		if (q->cc->c) {
 			cc_pause(q->cc, 0);
 			unavailable(q);
+			room = hub_room(glue_hub, q->room);
+			if (room)
+				hub_client_leave(glue_hub, q->cc->c, room);
 		}
 		req_free(q);
 	}
+}
+
+/* Appends @cr's waiting joins to *@list and empties it. */
+static void
+detach_waiting(struct croom *cr, struct creq **list)
+{
+	struct creq *q = cr->waiting, *last = q;
+
+	if (!q)
+		return;
+	while (last->next)
+		last = last->next;
+	last->next = *list;
+	*list = q;
+	cr->waiting = NULL;
 }
 
 static void
@@ -1067,6 +1094,7 @@ cluster_room_free(struct room *room)
 {
 	struct croom *cr = room->data;
 	char chan[BUS_NAME_MAX];
+	struct creq *q;
 
 	if (!cr)
 		return;
@@ -1076,7 +1104,11 @@ cluster_room_free(struct room *room)
 		C.rooms = cr->next;
 	if (cr->next)
 		cr->next->prev = cr->prev;
-	fail_waiting(cr);
+	/* an empty room has no joiner waiting (they are members) */
+	while ((q = cr->waiting)) {
+		cr->waiting = q->next;
+		req_free(q);
+	}
 	drain_held(cr, 0);
 	history_clear(&cr->recent);
 	if (!C.stopping && redis_is_up()) {
@@ -1377,6 +1409,7 @@ cluster_on_up(void)
 void
 cluster_on_down(void)
 {
+	struct creq *waiting = NULL;
 	struct croom *cr;
 	size_t i;
 
@@ -1384,11 +1417,32 @@ cluster_on_down(void)
 		cr->subscribed = 0;
 		cr->catching = 0;
 		drain_held(cr, 0);
-		fail_waiting(cr);
+		detach_waiting(cr, &waiting);
 	}
+	fail_joins(waiting);	/* after the walk: leaves may free rooms */
 	for (i = 0; i < C.n_unsub; i++)
 		free(C.unsub[i]);
 	C.n_unsub = 0;
+}
+
+/*
+ * A join waits for its room's subscription; one not confirmed within
+ * CLUSTER_SUBSCRIBE_MS (a lost reply) fails the joins rather than
+ * keeping their connections paused.
+ */
+static void
+fail_stuck_joins(int64_t now)
+{
+	struct creq *stuck = NULL, *q;
+	struct croom *cr;
+
+	for (cr = C.rooms; cr; cr = cr->next) {
+		for (q = cr->waiting; q && q->next; q = q->next)
+			;	/* the oldest is last: joins are pushed in front */
+		if (q && now - q->at > CLUSTER_SUBSCRIBE_MS)
+			detach_waiting(cr, &stuck);
+	}
+	fail_joins(stuck);
 }
 
 void
@@ -1403,6 +1457,7 @@ cluster_tick(int64_t now)
 	if (!redis_is_up())
 		return;
 	unsub_flush();
+	fail_stuck_joins(now);
 	if (now < C.refresh_ms) {
 		for (cr = C.rooms; cr; cr = cr->next)
 			if (cr->count_dirty) {

@@ -102,6 +102,7 @@ const char bus_lua_fetch[] =
 	"local seq = tonumber(redis.call('hget', meta, 's') or '0')\n"
 	"local out = {seq, epoch, 0}\n"
 	"local since = tonumber(ARGV[1])\n"
+	"if epoch ~= ARGV[2] then since = 0 end\n"
 	"if since < seq then\n"
 	LUA_HELD_AFTER("3")
 	"end\n"

@@ -54,8 +54,10 @@ extern const char bus_lua_join[];
 
 /*
  * Catching up after a gap: the room's seq and epoch and what the stream
- * holds after since. KEYS: meta, hist. ARGV: since. Returns
- * {seq, epoch, first, msg...} (epoch "" when the room has no state).
+ * holds after since (from the start when the room's epoch is not the one
+ * known: a new numbering). KEYS: meta, hist. ARGV: since, known epoch.
+ * Returns {seq, epoch, first, msg...} (epoch "" when the room has no
+ * state).
  */
 extern const char bus_lua_fetch[];
 

@@ -632,7 +632,7 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			index_user(h, c); /* OOM: not reachable by direct */
 	}
 	if (h->cluster) {			/* cluster hook */
-		h->cluster->join(h->cluster_arg, c, room, cmd);
+		h->cluster->join(h->cluster_arg, c, room, cmd, new_member);
 		if (new_member)
 			send_presence(h, room, c, "join");
 		return;

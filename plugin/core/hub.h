@@ -220,11 +220,12 @@ struct hub_cluster_ops {
 	/* The room is being freed: free room->data. */
 	void (*room_free)(struct room *room);
 	/*
-	 * @c is a member of @room now (new or again): answer `joined` (and
-	 * any recovery) when Redis has. @cmd lives only during the call.
+	 * @c is a member of @room now (@new_member, or again): answer
+	 * `joined` (and any recovery) when Redis has. @cmd lives only during
+	 * the call.
 	 */
 	void (*join)(void *arg, struct client *c, struct room *room,
-		     const struct codec_cmd *cmd);
+		     const struct codec_cmd *cmd, int new_member);
 	/* @c is leaving @room (still counted in it); it may go with it. */
 	void (*left)(void *arg, struct client *c, struct room *room);
 	/* A member's broadcast, to be numbered and fanned out via Redis. */

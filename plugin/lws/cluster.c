@@ -334,6 +334,13 @@ take(struct croom *cr, uint64_t seq, const char *epoch, size_t elen,
 	case BUS_DUPLICATE:
 		return;
 	case BUS_NEW_EPOCH:
+		if (!cr->draining) {	/* replay the new numbering first */
+			start_catch_up(cr);
+			if (cr->catching) {
+				hold(cr, seq, epoch, elen, json, jlen, m);
+				return;
+			}
+		}
 		history_clear(&cr->recent);
 		bus_seen_take(&cr->seen, seq - 1, epoch, elen);
 		notify_epoch(cr, cr->seen.epoch, seq - 1);
@@ -495,11 +502,16 @@ on_fetch(struct redisReply *r, void *arg)
 	epoch = r->element[1]->str;
 	first = reply_uint(r->element[2]);
 	if (*epoch && strcmp(epoch, cr->seen.epoch)) {
-		/* Redis lost the room's state: a new numbering */
+		/*
+		 * Redis lost the room's state: a new numbering, replayed from
+		 * its start as far as the stream holds it; what it does not
+		 * hold is counted.
+		 */
 		history_clear(&cr->recent);
 		bus_seen_take(&cr->seen, first ? first - 1 : seq, epoch,
 			      strlen(epoch));
 		notify_epoch(cr, epoch, cr->seen.seq);
+		all_lost(cr, cr->seen.seq);
 	} else if (*epoch && seq > cr->seen.seq &&
 		   (!first || first > cr->seen.seq + 1)) {
 		/* what the stream no longer holds */
@@ -520,7 +532,7 @@ start_catch_up(struct croom *cr)
 {
 	struct creq *q = req_new(NULL, cr->room, NULL);
 	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX], since[24];
-	const char *kv[3] = { meta, hist, since };
+	const char *kv[4] = { meta, hist, since, cr->seen.epoch };
 
 	if (!q || !cr->seen.epoch[0])
 		goto bail;
@@ -529,7 +541,7 @@ start_catch_up(struct croom *cr)
 	bus_name(hist, sizeof(hist), C.prefix, "hist", q->room,
 		 strlen(q->room));
 	snprintf(since, sizeof(since), "%" PRIu64, cr->seen.seq);
-	if (evalsha(SCRIPT_FETCH, on_fetch, q, 2, kv, NULL, 3))
+	if (evalsha(SCRIPT_FETCH, on_fetch, q, 2, kv, NULL, 4))
 		goto bail;
 	cr->catching = 1;
 	return;
@@ -541,12 +553,13 @@ bail:
 
 /* The joiner's answer is queued: its messages flow again. */
 static void
-join_done(struct croom *cr, struct cclient *cc, uint64_t seq)
+join_done(struct croom *cr, struct cclient *cc, uint64_t seq, int same)
 {
 	cc_pause(cc, 0);
 	if (!cr || cc->joining != cr->room)
 		return;
-	if (seq > cr->seen.seq) {	/* those up to seq are still coming */
+	/* those up to seq are still coming (or another numbering's are) */
+	if (!same || seq > cr->seen.seq) {
 		cc->skip_upto = seq;
 		return;
 	}
@@ -606,14 +619,14 @@ on_join(struct redisReply *r, void *arg)
 	char user[HUB_USER_ID_MAX];
 	uint64_t seq, members, first, i;
 	const char *epoch;
-	int rec;
+	int rec, same;
 
 	if (!cc->c)
 		goto done;
 	if (!reply_ok(r, 4) || r->element[1]->type != REDIS_REPLY_STRING) {
 		if (r && r->type == REDIS_REPLY_ERROR)
 			lwsl_err("roomcast: redis: join: %s\n", r->str);
-		join_done(cr, cc, 0);
+		join_done(cr, cc, 0, 1);
 		unavailable(q);
 		if (room)
 			hub_client_leave(glue_hub, cc->c, room);
@@ -623,15 +636,18 @@ on_join(struct redisReply *r, void *arg)
 	epoch = r->element[1]->str;
 	members = reply_uint(r->element[2]);
 	first = reply_uint(r->element[3]);
-	if (cr && strcmp(cr->seen.epoch, epoch)) {
-		/*
-		 * The first numbering this process learns, or Redis lost the
-		 * room's state: members here (the joiner waits) are told.
-		 */
-		if (cr->seen.epoch[0])
-			notify_epoch(cr, epoch, seq);
-		history_clear(&cr->recent);
+	same = cr && !strcmp(cr->seen.epoch, epoch);
+	if (cr && !cr->seen.epoch[0]) {
+		/* the first numbering this process learns of the room */
 		bus_seen_take(&cr->seen, seq, epoch, strlen(epoch));
+		same = 1;
+	} else if (cr && !same && !cr->catching) {
+		/*
+		 * Redis lost the room's state and this join found the new
+		 * numbering first: the members here are caught up to it (an
+		 * `epoch` notice, then what the stream holds) as after a gap.
+		 */
+		start_catch_up(cr);
 	}
 	rec = q->has_since || q->has_epoch
 		? join_recovers(q, r, seq, epoch, first) : -1;
@@ -643,9 +659,11 @@ on_join(struct redisReply *r, void *arg)
 
 		send_owned(cc->c, m);
 	}
-	if (cr && !strcmp(cr->seen.epoch, epoch))
+	/* a new member's held messages after its seq (one joining again
+	 * got them as they came) */
+	if (same && cc->joining == cr->room)
 		send_recent(cr, cc->c, seq);
-	join_done(cr, cc, seq);
+	join_done(cr, cc, seq, same);
 done:
 	req_free(q);
 }
@@ -683,7 +701,7 @@ run_join(struct creq *q)
 
 static void
 cluster_join(void *arg, struct client *c, struct room *room,
-	     const struct codec_cmd *cmd)
+	     const struct codec_cmd *cmd, int new_member)
 {
 	struct croom *cr = room->data;
 	struct creq *q = req_new(c, room, cmd->type);
@@ -702,12 +720,17 @@ cluster_join(void *arg, struct client *c, struct room *room,
 		q->has_epoch = 1;	/* too long to be any epoch */
 		strcpy(q->epoch, "-");
 	}
-	if (q->cc->joining != room) {
+	/*
+	 * A new member's messages wait for its `joined` (those up to its seq
+	 * are not its). A member joining again keeps getting every message.
+	 */
+	if (new_member && q->cc->joining != room) {
 		cc_clear_joining(q->cc);	/* an earlier join's tail */
 		q->cc->joining = room;
 		cr->joining++;
 	}
-	q->cc->skip_upto = UINT64_MAX;
+	if (q->cc->joining == room)
+		q->cc->skip_upto = UINT64_MAX;
 	cc_pause(q->cc, 1);
 	if (cr->subscribed) {
 		run_join(q);

@@ -565,3 +565,84 @@ def test_lwsws_and_roomcast_server_mixed(cluster):
         assert h["messages"] == seen[0][-5:]
         y.send_json({"type": "direct", "to": "z", "content": "hi"})
         assert z.expect("direct") == {"type": "direct", "from": "y", "content": "hi"}
+
+
+# ---- faults mid-traffic ------------------------------------------------------------
+
+def _collect(client, until, quiet=1.0):
+    """Everything `client` receives until `quiet` s pass with nothing."""
+    out = []
+    deadline = time.monotonic() + until
+    while time.monotonic() < deadline:
+        try:
+            out.append(client.recv_json(timeout=quiet))
+        except TimeoutError:
+            break
+    return out
+
+
+def _check_stream(msgs, room):
+    """Within each numbering, seqs strictly increase; a new numbering is
+    announced by an `epoch` notice first. Returns the broadcasts."""
+    epoch, last, got = None, 0, []
+    for m in msgs:
+        if m["type"] == "epoch":
+            assert m["room_id"] == room
+            epoch, last = m["epoch"], m["seq"]
+        elif m["type"] == "broadcast":
+            assert m["seq"] > last, "seq order within a numbering: %r after %r" % (m["seq"], last)
+            last = m["seq"]
+            got.append(m)
+    return got
+
+
+@pytest.mark.timeout_s(60)
+@pytest.mark.parametrize("fault", ["restart", "pause"])
+def test_fault_mid_traffic_no_duplicate_no_disorder(cluster, redis, fault):
+    """A publisher on a keeps sending while Redis is restarted (state lost)
+    or paused past the timeout; members on a and b: every message either
+    reached them once, in order, or its sender got `unavailable`."""
+    a, b = cluster(2, history_size=100)
+    room = unique_room()
+    with WsClient.connect(a.port) as pub, WsClient.connect(a.port) as ma, \
+            WsClient.connect(b.port) as mb:
+        pub.join(room, "pub")
+        ma.join(room, "ma")
+        mb.join(room, "mb")
+        sent = 0
+        for phase in range(3):
+            if phase == 1:
+                if fault == "restart":
+                    redis.restart()
+                else:
+                    redis.pause()
+            for _ in range(40):
+                pub.send_json({"type": "broadcast", "room_id": room, "content": sent})
+                sent += 1
+                time.sleep(0.02 if phase != 1 else 0.08)
+            if phase == 1:
+                if fault == "pause":
+                    redis.resume()
+                wait_for(lambda: health(a.status_port)[0] == 200 and
+                         health(b.status_port)[0] == 200, timeout=15, what="redis back")
+                # a member that was told unavailable by a join keeps its place
+                for c in (pub, ma, mb):
+                    c.send_json({"type": "join", "room_id": room})
+        pubmsgs = _collect(pub, 15)
+        refused = sum(1 for m in pubmsgs
+                      if m["type"] == "error" and m["code"] == "unavailable"
+                      and m.get("ref") == "broadcast")
+        for member in (ma, mb):
+            msgs = _collect(member, 15)
+            got = _check_stream(msgs, room)
+            contents = [m["content"] for m in got]
+            assert len(contents) == len(set(contents)), "each message at most once"
+            assert contents == sorted(contents), "the publisher's order"
+            missing = sorted(set(range(sent)) - set(contents))
+            assert len(contents) + refused >= sent, (
+                "lost silently: %d delivered + %d refused < %d sent; missing %r; %s" % (
+                    len(contents), refused, sent, missing,
+                    [(m["type"], m.get("seq"), m.get("content"), m.get("count"))
+                     for m in msgs if m["type"] != "broadcast" or m["content"] in
+                     range(missing[0] - 2, missing[-1] + 3)]))
+            assert len(contents) <= sent

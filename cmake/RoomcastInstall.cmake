@@ -83,7 +83,7 @@ set(_rc_wwwdir \"${ROOMCAST_INSTALL_WWWDIR}\")
 set(_rc_confdir \"${ROOMCAST_INSTALL_CONFDIR}\")
 set(_rc_unitdir \"${ROOMCAST_INSTALL_UNITDIR}\")
 set(_rc_lwsws \"${ROOMCAST_LWSWS}\")
-set(_rc_unit_templates \"${_rc_root}/scripts/systemd/roomcast.service.in;${_rc_root}/scripts/systemd/roomcast-lwsws.service.in\")
+set(_rc_unit_templates \"${_rc_root}/scripts/systemd/roomcast.service.in;${_rc_root}/scripts/systemd/roomcast-lwsws.service.in;${_rc_root}/scripts/systemd/roomcast-lwsws@.service.in\")
 ")
 
 # Runs at install time: CMAKE_INSTALL_PREFIX is then the prefix given to

@@ -16,8 +16,57 @@
 #include "stats.h"
 #include "status.h"
 #include "api_mount.h"
+#include "cluster.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* roomcast-server --workers sets ROOMCAST_WORKER in each worker. */
+static int
+worker_index(void)
+{
+	const char *w = getenv("ROOMCAST_WORKER");
+
+	return w ? atoi(w) : 0;
+}
+
+/*
+ * cluster hook: /stats adds "redis" ("up" or "down"), the process's
+ * "node" id and "pid" when clustered (PROTOCOL.md, Cluster over Redis),
+ * inserted before the closing brace of @n bytes of JSON in @body.
+ */
+static int
+add_cluster_fields(char *body, size_t max, int n)
+{
+	int up, m;
+
+	if (!cluster_status(&up) || n < 3 || (size_t)n >= max)
+		return n;
+	n -= 2;		/* "}\n" */
+	m = lws_snprintf(body + n, max - (size_t)n, ",\"redis\":\"%s\","
+			 "\"node\":\"%s\",\"pid\":%d,\"worker\":%d}\n",
+			 up ? "up" : "down", cluster_node(), (int)getpid(),
+			 worker_index());
+	return n + m;
+}
+
+/*
+ * /metrics names the process it comes from (a Prometheus server adds the
+ * workers up): roomcast_worker_info{worker,pid,node} 1.
+ */
+static int
+add_worker_info(char *body, size_t max, int n)
+{
+	if (n < 0 || (size_t)n >= max)
+		return n;
+	return n + lws_snprintf(body + n, max - (size_t)n,
+		"# HELP roomcast_worker_info The process serving this "
+		"answer.\n# TYPE roomcast_worker_info gauge\n"
+		"roomcast_worker_info{worker=\"%d\",pid=\"%d\",node=\"%s\"} 1\n",
+		worker_index(), (int)getpid(),
+		cluster_node() ? cluster_node() : "");
+}
 
 /* Renders the answer for @path; returns its HTTP status and content type. */
 static unsigned int
@@ -31,15 +80,20 @@ render(const char *path, char *body, size_t max, size_t *len,
 	*type = "application/json";
 	if (!strcmp(path, "/stats")) {
 		n = stats_to_json(&rm_stats, now, body, max);
+		n = add_cluster_fields(body, max, n);
 	} else if (!strcmp(path, "/health")) {
+		int up, clustered = cluster_status(&up);
+
 		n = lws_snprintf(body, max, "{\"status\":\"%s\"}\n",
-				 rm_stats.draining ? "draining" : "ok");
+				 rm_stats.draining ? "draining" :
+				 clustered && !up ? "unavailable" : "ok");
 		*len = (size_t)n;
-		return rm_stats.draining ? HTTP_STATUS_SERVICE_UNAVAILABLE
-					 : HTTP_STATUS_OK;
+		return rm_stats.draining || (clustered && !up)
+			? HTTP_STATUS_SERVICE_UNAVAILABLE : HTTP_STATUS_OK;
 	} else if (!strcmp(path, "/metrics")) {
 		*type = "text/plain; version=0.0.4; charset=utf-8";
 		n = stats_to_prometheus(&rm_stats, now, body, max);
+		n = add_worker_info(body, max, n);
 	} else {
 		n = lws_snprintf(body, max, "{\"error\":\"not found\"}\n");
 		*len = (size_t)n;

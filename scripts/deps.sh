@@ -14,10 +14,14 @@ need=(
 	libwebsockets-dev libjson-c-dev libssl-dev
 	# history-db
 	libsqlite3-dev
+	# the cluster: hiredis
+	libhiredis-dev
 )
 [ "${1:-all}" = run ] || need+=(
 	# unit tests
 	libcunit1-dev
+	# the cluster's tests: Debian's redis-server, started by the tests
+	redis-server
 	# end-to-end tests: a WebSocket client library not written here
 	python3 python3-websockets python3-pytest curl openssl
 	# lwsws from Debian's libwebsockets source (scripts/lwsws.sh)

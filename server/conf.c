@@ -251,6 +251,8 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 			}
 			if (o->port >= 0)
 				set_port(vh, o->port);
+			else if (o->port == CONF_PORT_NO_LISTEN)
+				set_port(vh, -1);	/* --workers: accept.c */
 			sum->ws_port = port_of(vh);
 			for (k = 0; k < o->n_options; k++)
 				json_object_object_add(pvo, o->opt_name[k],

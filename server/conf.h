@@ -32,6 +32,9 @@
 
 #define CONF_MAX_OPTIONS 64
 
+/* conf_overrides.port: the WebSocket vhost gets no listener (--workers). */
+#define CONF_PORT_NO_LISTEN (-2)
+
 struct conf_overrides {
 	const char *dir;		/* the config directory */
 	int port;			/* -1: as the files say */

@@ -17,6 +17,7 @@
 #include "stats.h"
 #include "roomcast_lws.h"
 #include "status.h"
+#include "workers.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -30,6 +31,9 @@
 #define DRAIN_MS 4000
 
 static volatile sig_atomic_t signalled;
+/* --workers N: 1 runs as before; with more, this worker's index. */
+static unsigned int n_workers = 1;
+static int shared_port = -1;	/* a worker's WebSocket port (accept.c) */
 static struct lws_context *context;
 /*
  * lws copies a policy's two validity times into the context's default
@@ -69,6 +73,11 @@ usage(FILE *f)
 		"                       0 turns it off)\n"
 		"  --option NAME=VALUE  set a roomcast.v1 option (see "
 		"docs/PROTOCOL.md), repeatable\n"
+		"  --workers N          N processes sharing the WebSocket port "
+		"(default 1;\n"
+		"                       N > 1 needs redis-url); worker i's "
+		"status port is\n"
+		"                       the status port + i\n"
 		"  --help, --version\n"
 		"\n"
 		"       roomcast-server publish [...] ROOM JSON\n"
@@ -131,6 +140,7 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 		{ "port", required_argument, NULL, 'p' },
 		{ "status-port", required_argument, NULL, 's' },
 		{ "option", required_argument, NULL, 'o' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -141,7 +151,7 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 	o->dir = RM_DEFAULT_CONFIG_DIR;
 	o->port = o->status_port = -1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:p:s:o:hv", longopts,
+	while ((ch = getopt_long(argc, argv, "c:p:s:o:w:hv", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -160,6 +170,18 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 			if (add_option(o, optarg))
 				return -1;
 			break;
+		case 'w': {
+			uint64_t v;
+
+			if (rconf_parse_uint(optarg, 1, 256, &v)) {
+				fprintf(stderr, "roomcast-server: --workers: "
+					"'%s' is not a number from 1 to 256\n",
+					optarg);
+				return -1;
+			}
+			n_workers = (unsigned int)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -255,8 +277,15 @@ run(void)
 	int64_t drain_until = 0;
 
 	while (lws_service(context, 0) >= 0) {
-		if (roomcast_start_failed())
+		/* vhosts' protocols start at the first service turn */
+		if (roomcast_start_failed() || roomcast_init_failed)
 			return -1;	/* the reason: the log's error line */
+		if (shared_port > 0) {	/* --workers: listen once it is up */
+			if (!roomcast_ws_vhost() || roomcast_listen_shared(
+					roomcast_ws_vhost(), shared_port))
+				return -1;
+			shared_port = -1;
+		}
 		if (signalled && !drain_until) {
 			lwsl_user("roomcast-server: signal %d, closing %llu "
 				  "connections\n", (int)signalled,
@@ -283,6 +312,62 @@ run(void)
 	return 0;
 }
 
+/* 1 if redis-url is set by --option or in a file of @dir's conf.d. */
+static int
+names_redis(const struct conf_overrides *o, const char *dir)
+{
+	char path[512], buf[65536];
+	unsigned int i;
+	FILE *f;
+	size_t n;
+	int found = 0;
+
+	for (i = 0; i < o->n_options; i++)
+		if (!strcmp(o->opt_name[i], "redis-url"))
+			return 1;
+	snprintf(path, sizeof(path), "grep -rl '\"redis-url\"' '%s' "
+		 "2>/dev/null", dir);
+	f = popen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	found = n > 0;
+	pclose(f);
+	return found;
+}
+
+/*
+ * --workers N > 1: the parent supervises (returns 1 to exit 0, or -1 to
+ * exit 2); each worker returns 0 with @o set to its ports: the WebSocket
+ * port shared (accept.c), status port + index.
+ */
+static int
+become_worker(struct conf_overrides *o, char *dir,
+	      const struct conf_summary *sum)
+{
+	int is_worker, idx;
+
+	if (!names_redis(o, dir)) {
+		conf_remove(dir);
+		fprintf(stderr, "roomcast-server: --workers %u: workers share "
+			"rooms through Redis; set redis-url\n", n_workers);
+		return -1;
+	}
+	conf_remove(dir);
+	if (sum->ws_port <= 0) {
+		fprintf(stderr, "roomcast-server: --workers: no WebSocket "
+			"port\n");
+		return -1;
+	}
+	idx = workers_run(n_workers, &is_worker);
+	if (!is_worker)
+		return idx ? -1 : 1;
+	shared_port = sum->ws_port;
+	o->port = CONF_PORT_NO_LISTEN;
+	o->status_port = sum->status_port > 0 ? sum->status_port + idx : 0;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -298,16 +383,29 @@ main(int argc, char **argv)
 
 	if (r)
 		return r > 0 ? 0 : 2;
+	r = 0;
 	lws_set_log_level(getenv("ROOMCAST_LWS_LOG") ? atoi(getenv("ROOMCAST_LWS_LOG")) : (LLL_ERR | LLL_WARN | LLL_USER), NULL);
 	if (conf_prepare(&o, dir, sizeof(dir), &sum, err, sizeof(err))) {
 		fprintf(stderr, "roomcast-server: %s\n", err);
 		return 2;
+	}
+	if (n_workers > 1) {
+		r = become_worker(&o, dir, &sum);
+		if (r)
+			return r < 0 ? 2 : 0;
+		if (conf_prepare(&o, dir, sizeof(dir), &sum, err,
+				 sizeof(err))) {
+			fprintf(stderr, "roomcast-server: %s\n", err);
+			return 2;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	r = start(dir);
 	conf_remove(dir);
+	if (!r && roomcast_init_failed)	/* the reason is logged */
+		r = -1;
 	if (r) {
 		if (context)
 			lws_context_destroy(context);

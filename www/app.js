@@ -1040,6 +1040,8 @@ const stats = {
 	els: {
 		connections: $('stat-connections'), rooms: $('stat-rooms'), mps: $('stat-mps'), drops: $('stat-drops'),
 		received: $('stat-received'), sent: $('stat-sent'), connTotal: $('stat-conn-total'), uptime: $('stat-uptime'),
+		process: $('stat-process'), processRow: $('stat-cluster-row'),
+		redis: $('stat-redis'), redisRow: $('stat-redis-row'),
 	},
 	charts: {
 		connections: new Sparkline($('chart-connections')),
@@ -1072,6 +1074,16 @@ function showStats(s) {
 	e.connTotal.textContent = fmtInt(num(s.connections_total));
 	e.uptime.textContent = fmtUptime(num(s.uptime_s));
 	e.received.dataset.value = s.messages_received ?? '';
+	/* clustered (PROTOCOL.md, Cluster over Redis): which process answered
+	   these stats, and whether it reaches Redis */
+	const clustered = typeof s.redis === 'string';
+	e.processRow.hidden = !clustered;
+	e.redisRow.hidden = !clustered;
+	if (clustered) {
+		e.process.textContent = `worker ${num(s.worker) ?? '?'} · pid ${num(s.pid) ?? '?'} · node ${String(s.node ?? '').slice(0, 8)}`;
+		e.redis.textContent = s.redis;
+		e.redis.dataset.kind = s.redis === 'up' ? 'ok' : 'error';
+	}
 
 	const now = performance.now();
 	let dropRate = null;

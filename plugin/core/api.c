@@ -450,6 +450,14 @@ api_handle(struct hub *h, const struct api_conf *conf,
 	st = api_route(method, path, &req, out);
 	if (!st)
 		st = api_decode(&req, body ? body : "", len, query, out);
+	/*
+	 * Clustered, the API would have to number in Redis and answer when
+	 * Redis does: not in this version (docs/CLUSTER.md). A 503 says so
+	 * rather than publishing to this process's members alone.
+	 */
+	if (!st && hub_is_clustered(h))
+		st = api_error(out, 503, "unavailable", "the server API does "
+			       "not span a cluster in this version");
 	if (!st)
 		st = run(h, conf, &req, now_ms, out);
 	api_req_free(&req);

@@ -96,6 +96,7 @@ codec_err_name(enum rm_proto_err e)
 		[RM_PE_NOT_MEMBER] = "not_member",
 		[RM_PE_ROOM_LIMIT] = "room_limit",
 		[RM_PE_NO_SUCH_USER] = "no_such_user",
+		[RM_PE_UNAVAILABLE] = "unavailable",
 		[RM_PE_OVERLOADED] = "overloaded",
 		[RM_PE_INVALID_UTF8] = "invalid_utf8",
 	};

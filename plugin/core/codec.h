@@ -37,6 +37,7 @@ enum rm_proto_err {
 	RM_PE_NOT_MEMBER,
 	RM_PE_ROOM_LIMIT,
 	RM_PE_NO_SUCH_USER,
+	RM_PE_UNAVAILABLE,	/* clustered, Redis unreachable (v1.1) */
 	RM_PE_OVERLOADED,	/* out of memory; nothing was done (v1.1) */
 	/* not UTF-8: no error message, the connection is closed with 1007 */
 	RM_PE_INVALID_UTF8,

@@ -19,6 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The cluster's room free hook: rooms' free hook carries no hub. */
+static void (*cluster_room_free)(struct room *room);
+
+/*
+ * rooms' free hook: a room's state goes with it, the cluster's
+ * (clustered: history lives in Redis) or its local history.
+ */
+static void
+room_freed(struct room *room)
+{
+	if (cluster_room_free) {		/* cluster hook */
+		cluster_room_free(room);
+		return;
+	}
+	hub_history_room_freed(room);
+}
+
 struct hub *
 hub_create(const struct hub_ops *ops, uint64_t instance)
 {
@@ -36,7 +53,7 @@ hub_create(const struct hub_ops *ops, uint64_t instance)
 	h->rooms = rooms_create();
 	if (!h->rooms)
 		goto bail_codec;
-	rooms_set_free_hook(h->rooms, hub_history_room_freed);
+	rooms_set_free_hook(h->rooms, room_freed);
 	h->users = rooms_create();
 	if (!h->users)
 		goto bail_rooms;
@@ -125,14 +142,22 @@ index_user(struct hub *h, struct client *c)
 		rooms_free_if_empty(h->users, u);
 		return RM_E_NOMEM;
 	}
+	if (h->cluster)				/* cluster hook */
+		h->cluster->user(h->cluster_arg, c->user_id, u->n_members);
 	return RM_OK;
 }
 
 static void
 unindex_user(struct hub *h, struct client *c)
 {
-	if (c->user_entry)
-		rooms_remove_member(h->users, c->user_entry, &c->user_entry);
+	unsigned int left;
+
+	if (!c->user_entry)
+		return;
+	left = c->user_entry->room->n_members - 1;
+	rooms_remove_member(h->users, c->user_entry, &c->user_entry);
+	if (h->cluster)				/* cluster hook */
+		h->cluster->user(h->cluster_arg, c->user_id, left);
 }
 
 /*---- the transport's view of a client (hub.h) ----*/
@@ -520,6 +545,11 @@ send_presence(struct hub *h, struct room *room, struct client *c,
 	struct member *mb;
 	struct msg *m = NULL;
 
+	if (h->cluster) {			/* cluster hook */
+		if (c->conf->presence_events)
+			h->cluster->presence(h->cluster_arg, c, room, event);
+		return;
+	}
 	for (mb = room->members; mb; mb = mb->rnext) {
 		struct client *o = mb->client;
 
@@ -555,11 +585,16 @@ leave(struct hub *h, struct client *c, struct member *mb)
 	struct room *room = mb->room;
 
 	c->n_rooms--;
-	if (hub_history_leave(h, mb))
+	if (h->cluster) {			/* cluster hook */
+		/* members elsewhere are told even when none is left here */
+		h->cluster->left(h->cluster_arg, c, room);
+		send_presence(h, room, c, "leave");
+	} else if (hub_history_leave(h, mb)) {
 		return;		/* the last member: the room is kept */
+	}
 	if (rooms_remove_member(h->rooms, mb, &c->rooms))
 		rm_stats.rooms_active--;
-	else
+	else if (!h->cluster)
 		send_presence(h, room, c, "leave");
 }
 
@@ -567,6 +602,8 @@ void
 hub_client_free(struct hub *h, struct client *c)
 {
 	c->closing = 1;
+	if (h->cluster)				/* cluster hook */
+		h->cluster->client_free(h->cluster_arg, c);
 	while (c->rooms)
 		leave(h, c, c->rooms);
 	if (c->user_id)
@@ -610,7 +647,16 @@ new_room(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	if (!room)
 		return NULL;
 	rm_stats.rooms_active++;
-	hub_history_room_new(h, room, c->conf);
+	if (h->cluster) {			/* cluster hook */
+		room->data = h->cluster->room_new(h->cluster_arg, room);
+		if (!room->data) {
+			rooms_free_if_empty(h->rooms, room);
+			rm_stats.rooms_active--;
+			return NULL;
+		}
+	} else {
+		hub_history_room_new(h, room, c->conf);
+	}
 	return room;
 }
 
@@ -654,6 +700,10 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 				   cmd);
 			return;
 		}
+	}
+	if (h->cluster && !h->cluster->up(h->cluster_arg))	/* cluster */
+		goto bail_unavailable;
+	if (!mb) {
 		if (!room) {
 			room = new_room(h, c, cmd);
 			if (!room)
@@ -676,6 +726,12 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		}
 		goto bail_oom;
 	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->join(h->cluster_arg, c, room, cmd, new_member);
+		if (new_member)
+			send_presence(h, room, c, "join");
+		return;
+	}
 	hub_history_recover(h, c, room, cmd);
 	if (new_member)
 		send_presence(h, room, c, "join");
@@ -683,6 +739,10 @@ on_join(struct hub *h, struct client *c, struct codec_cmd *cmd)
 
 bail_oom:
 	overloaded(h, c, cmd);
+	return;
+bail_unavailable:
+	send_error(h, c, RM_PE_UNAVAILABLE, "the cluster's Redis cannot be "
+		   "reached", cmd);
 }
 
 static void
@@ -728,6 +788,10 @@ on_broadcast(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			   cmd);
 		return;
 	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->publish(h->cluster_arg, c, room, cmd);
+		return;
+	}
 	m = hub_accept_broadcast(h, room, hub_user_id(c, guest), cmd->content,
 				 cmd->content_len);
 	if (!m) {
@@ -768,6 +832,15 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	struct member *mb;
 	struct msg *m;
 
+	if (h->cluster && !h->cluster->up(h->cluster_arg)) {	/* cluster */
+		send_error(h, c, RM_PE_UNAVAILABLE, "the cluster's Redis "
+			   "cannot be reached", cmd);
+		return;
+	}
+	if (h->cluster) {			/* cluster hook */
+		h->cluster->direct(h->cluster_arg, c, cmd);
+		return;
+	}
 	if (!u && !guest) {
 		send_error(h, c, RM_PE_NO_SUCH_USER, "no connection of this "
 			   "user is connected", cmd);
@@ -785,6 +858,20 @@ on_direct(struct hub *h, struct client *c, struct codec_cmd *cmd)
 		if (mb->client != c)
 			send_one(h, mb->client, m);
 	msg_unref(m);
+}
+
+/* A member's `history` request when clustered: history lives in Redis. */
+static void
+on_cluster_history(struct hub *h, struct client *c, struct codec_cmd *cmd)
+{
+	struct room *room = rooms_find(h->rooms, cmd->room_id, cmd->room_len);
+
+	if (!room || !rooms_member_of(c->rooms, room)) {
+		send_error(h, c, RM_PE_NOT_MEMBER, "not a member of this room",
+			   cmd);
+		return;
+	}
+	h->cluster->history(h->cluster_arg, c, room, cmd);	/* cluster hook */
 }
 
 /* A member's `members` request: the room's distinct users (roster.h). */
@@ -885,7 +972,10 @@ on_text(struct hub *h, struct client *c, const char *text, size_t len,
 		on_direct(h, c, &cmd);
 		break;
 	case CODEC_OP_HISTORY:
-		hub_history_on_request(h, c, &cmd);
+		if (h->cluster)
+			on_cluster_history(h, c, &cmd);
+		else
+			hub_history_on_request(h, c, &cmd);
 		break;
 	case CODEC_OP_MEMBERS:
 		on_members(h, c, &cmd);
@@ -958,4 +1048,91 @@ hub_send_error(struct hub *h, struct client *c, enum rm_proto_err e,
 	       const char *message, const struct codec_cmd *cmd)
 {
 	send_error(h, c, e, message, cmd);
+}
+
+/*---- cluster hooks (hub.h) ----*/
+
+void
+hub_set_cluster(struct hub *h, const struct hub_cluster_ops *ops, void *arg)
+{
+	h->cluster = ops;
+	h->cluster_arg = arg;
+	cluster_room_free = ops ? ops->room_free : NULL;
+}
+
+int
+hub_is_clustered(const struct hub *h)
+{
+	return h->cluster != NULL;
+}
+
+void *
+hub_client_cluster(const struct client *c)
+{
+	return c->cluster;
+}
+
+void
+hub_client_set_cluster(struct client *c, void *p)
+{
+	c->cluster = p;
+}
+
+void
+hub_send_error_ref(struct hub *h, struct client *c, enum rm_proto_err e,
+		   const char *message, const char *ref,
+		   const struct codec_span *id)
+{
+	send_once(h, c, codec_encode_error(e, message, ref, id), NULL);
+}
+
+void
+hub_client_lost(struct hub *h, struct client *c, uint64_t n)
+{
+	if (!n || c->closing)
+		return;
+	c->dropped_pending += n;
+	rm_stats.messages_dropped += n;
+	queue_notice(h, c);
+}
+
+void
+hub_client_leave_room(struct hub *h, struct client *c, struct room *room)
+{
+	struct member *mb = rooms_member_of(c->rooms, room);
+
+	if (mb)
+		leave(h, c, mb);
+}
+
+int
+hub_deliver_direct(struct hub *h, const char *id, size_t len, struct msg *m,
+		   uint64_t except)
+{
+	struct room *u = rooms_find(h->users, id, len);
+	struct client *guest = u ? NULL : find_guest(h, id, len);
+	struct member *mb;
+	int n = 0;
+
+	if (!u && !guest)
+		return -1;
+	if (guest && guest->conn_id != except) {
+		hub_send(h, guest, m);
+		n++;
+	}
+	for (mb = u ? u->members : NULL; mb; mb = mb->rnext) {
+		struct client *o = mb->client;
+
+		if (o->conn_id != except) {
+			hub_send(h, o, m);
+			n++;
+		}
+	}
+	return n;
+}
+
+uint64_t
+hub_client_id(const struct client *c)
+{
+	return c->conn_id;
 }

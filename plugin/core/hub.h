@@ -223,4 +223,82 @@ void hub_send(struct hub *h, struct client *c, struct msg *m);
 /* The room called @id, or NULL. */
 struct room *hub_room(struct hub *h, const char *id);
 
+/*---- cluster hooks (PROTOCOL.md, Cluster over Redis) ----*/
+
+/*
+ * A clustered process numbers, stores and fans out a room's messages
+ * through Redis (plugin/lws/cluster.c). The hub calls these at the points
+ * where one process would do it itself; without them (hub_set_cluster()
+ * never called) nothing changes. @arg is hub_set_cluster()'s.
+ */
+struct hub_cluster_ops {
+	/* Redis answers now: 0 makes join/broadcast/history `unavailable`. */
+	int (*up)(void *arg);
+	/* A room was made locally: its data (room->data), or NULL on OOM. */
+	void *(*room_new)(void *arg, struct room *room);
+	/* The room is being freed: free room->data. */
+	void (*room_free)(struct room *room);
+	/*
+	 * @c is a member of @room now (@new_member, or again): answer
+	 * `joined` (and any recovery) when Redis has. @cmd lives only during
+	 * the call.
+	 */
+	void (*join)(void *arg, struct client *c, struct room *room,
+		     const struct codec_cmd *cmd, int new_member);
+	/* @c is leaving @room (still counted in it); it may go with it. */
+	void (*left)(void *arg, struct client *c, struct room *room);
+	/* A member's broadcast, to be numbered and fanned out via Redis. */
+	void (*publish)(void *arg, struct client *c, struct room *room,
+			const struct codec_cmd *cmd);
+	/* A member's `history` request. */
+	void (*history)(void *arg, struct client *c, struct room *room,
+			const struct codec_cmd *cmd);
+	/* @c is about to be freed: forget it in any pending request. */
+	void (*client_free)(void *arg, struct client *c);
+	/* This process now has @count connections of user @id (0: none). */
+	void (*user)(void *arg, const char *id, unsigned int count);
+	/* A presence @event about @c in @room, for the room's members. */
+	void (*presence)(void *arg, struct client *c, struct room *room,
+			 const char *event);
+	/* A `direct` message (Redis is up). */
+	void (*direct)(void *arg, struct client *c,
+		       const struct codec_cmd *cmd);
+};
+
+/* Makes @h clustered through @ops (which must outlive @h). */
+void hub_set_cluster(struct hub *h, const struct hub_cluster_ops *ops,
+		     void *arg);
+
+/* 1 if the hub is one process of a cluster (hub_set_cluster). */
+int hub_is_clustered(const struct hub *h);
+
+/* The cluster's slot in @c (a pending request), and setting it. */
+void *hub_client_cluster(const struct client *c);
+void hub_client_set_cluster(struct client *c, void *p);
+
+/*
+ * Queues error @e to @c; @ref (the request's type) and @id (its `id`, as
+ * written) may be NULL: for answers that come after the request is gone.
+ */
+void hub_send_error_ref(struct hub *h, struct client *c, enum rm_proto_err e,
+			const char *message, const char *ref,
+			const struct codec_span *id);
+
+/* @c lost @n messages it will never get: counted in a `dropped` notice. */
+void hub_client_lost(struct hub *h, struct client *c, uint64_t n);
+
+/*
+ * Queues @m to every local connection of user @id (a guest id included)
+ * but the one with conn_id @except. Returns how many, or -1 if the user
+ * has no connection here.
+ */
+int hub_deliver_direct(struct hub *h, const char *id, size_t len,
+		       struct msg *m, uint64_t except);
+
+/* @c's conn_id. */
+uint64_t hub_client_id(const struct client *c);
+
+/* Takes @c out of @room (as a leave, without the `left` answer). */
+void hub_client_leave_room(struct hub *h, struct client *c, struct room *room);
+
 #endif

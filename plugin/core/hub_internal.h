@@ -30,6 +30,7 @@ struct client {
 	void *owner;			/* the transport's connection */
 	double tokens;			/* rate limit bucket */
 	int64_t tokens_ms;
+	void *cluster;			/* cluster hook: a pending request */
 	/*
 	 * Auth (hub_auth.c), on a vhost with a keyring: the verified
 	 * token's claims, NULL until the connection authenticated; before
@@ -66,6 +67,8 @@ struct hub {
 	struct idem *idem;		/* the API's keys (hub_api.c), lazily */
 	struct hub_hist *hist;		/* rooms with history (hub_history.c) */
 	int64_t now_ms;			/* the last clock reading given */
+	const struct hub_cluster_ops *cluster;	/* NULL: one process */
+	void *cluster_arg;
 };
 
 /* Leaves @mb's room (hub.c), telling the others; frees it if now empty. */

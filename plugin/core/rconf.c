@@ -3,6 +3,7 @@
  */
 #include "rconf.h"
 #include "apikey.h"
+#include "bus.h"
 #include "rm_err.h"
 
 #include <errno.h>
@@ -57,6 +58,38 @@ rconf_free(struct rconf *c)
 	memset(&c->auth, 0, sizeof(c->auth));
 	free(c->history_db);
 	c->history_db = NULL;
+	free(c->redis_url);
+	free(c->redis_prefix);
+	c->redis_url = c->redis_prefix = NULL;
+}
+
+/* redis-url and redis-prefix (PROTOCOL.md, Cluster over Redis). */
+static int
+set_redis(struct rconf *c, const char *name, const char *value, char *err,
+	  size_t errlen)
+{
+	struct bus_url u;
+	char **slot = name[6] == 'u' ? &c->redis_url : &c->redis_prefix;
+	char *copy;
+	size_t n = strlen(value), i;
+
+	if (slot == &c->redis_url && bus_parse_url(value, &u, err, errlen))
+		return RM_E_INVAL;
+	for (i = 0; slot == &c->redis_prefix && i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789_.-", value[i]))
+			break;
+	if (slot == &c->redis_prefix && (!n || n > 64 || i < n)) {
+		snprintf(err, errlen, "redis-prefix: '%s' is not 1-64 bytes of "
+			 "[A-Za-z0-9_.-]", value);
+		return RM_E_INVAL;
+	}
+	copy = strdup(value);
+	if (!copy)
+		return RM_E_NOMEM;
+	free(*slot);
+	*slot = copy;
+	return RM_OK;
 }
 
 int
@@ -346,6 +379,8 @@ rconf_set(struct rconf *c, const char *name, const char *value, char *err,
 		return set_auth(c, name, value, err, errlen);
 	if (!strcmp(name, "history-db"))
 		return set_path(&c->history_db, name, value, err, errlen);
+	if (!strcmp(name, "redis-url") || !strcmp(name, "redis-prefix"))
+		return set_redis(c, name, value, err, errlen);
 	for (i = 0; i < sizeof(lws_opts) / sizeof(lws_opts[0]); i++)
 		if (!strcmp(name, lws_opts[i]))
 			return RM_OK;

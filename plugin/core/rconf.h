@@ -52,6 +52,8 @@ struct rconf {
 	size_t history_bytes;		/* held by all rooms; 0 = no bound */
 	unsigned int history_ttl_s;	/* a room kept after its last use */
 	char *history_db;		/* SQLite file path, NULL: none */
+	char *redis_url;		/* NULL: not clustered */
+	char *redis_prefix;		/* NULL: "roomcast" */
 	unsigned int n_origins;		/* 0 = any origin */
 	char *origins[RCONF_MAX_ORIGINS];
 	/*

@@ -5,6 +5,7 @@
  * freed with the last.
  */
 #include "glue.h"
+#include "cluster.h"
 
 #include "ipcount.h"
 #include "rm_clock.h"
@@ -80,6 +81,7 @@ glue_release(void)
 	if (glue_users && !--glue_users) {
 		sweep_stop();
 		wakes_stop();
+		cluster_stop();		/* cluster hook */
 		history_stop();
 		hub_destroy(glue_hub);
 		ipcount_destroy(glue_ipcount);

@@ -40,6 +40,29 @@ int roomcast_start_failed(void);
  */
 int roomcast_config_failed(void);
 
+/*
+ * Set when a vhost's roomcast state could not be made (an unreachable
+ * Redis): roomcast-server then stops the start; lwsws, which goes on,
+ * refuses that vhost's upgrades.
+ */
+extern int roomcast_init_failed;
+
+/* The raw protocol of roomcast_listen_shared()'s listener. */
+#define ROOMCAST_ACCEPT_PROTOCOL "roomcast-accept"
+int callback_roomcast_accept(struct lws *wsi,
+			     enum lws_callback_reasons reason, void *user,
+			     void *in, size_t len);
+
+/*
+ * For roomcast-server --workers: listens on @port with SO_REUSEPORT (so
+ * every worker can) and hands each connection to @vh, whose own listener
+ * was left out (port -1). Returns 0, or -1 with the reason logged.
+ */
+int roomcast_listen_shared(struct lws_vhost *vh, int port);
+
+/* The first vhost that serves roomcast.v1 (after the first service). */
+struct lws_vhost *roomcast_ws_vhost(void);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 

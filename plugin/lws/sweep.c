@@ -16,6 +16,7 @@
  * to one tick late.
  */
 #include "glue.h"
+#include "cluster.h"
 
 #include "hub_api.h"
 #include "hub_auth.h"
@@ -93,6 +94,7 @@ heartbeat_tick(lws_sorted_usec_list_t *sul)
 	trim_after_burst();
 	glue_drain_if_deprecated(glue_context);
 	history_tick(now);
+	cluster_tick(now);	/* cluster hook: Redis timeouts, refreshes */
 	lws_sul_schedule(glue_context, 0, sul, heartbeat_tick,
 			 RM_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 }

@@ -8,6 +8,7 @@
  * (LWS_PLUGIN_STATIC).
  */
 #include "glue.h"
+#include "cluster.h"
 
 #include "msg.h"
 #include "rm_clock.h"
@@ -17,6 +18,15 @@
 #include "api_mount.h"
 
 #include <string.h>
+
+int roomcast_init_failed;
+static struct lws_vhost *ws_vhost;	/* roomcast_ws_vhost() */
+
+struct lws_vhost *
+roomcast_ws_vhost(void)
+{
+	return ws_vhost;
+}
 
 _Static_assert(MSG_HEADROOM + MSG_MAX_FRAME_HDR >= LWS_PRE,
 	       "a msg must have LWS_PRE bytes in front of its payload");
@@ -84,6 +94,12 @@ vhost_configure(struct vhd__roomcast *vhd,
 				 err);
 			return -1;
 		}
+	if (vhd->conf.history_db && vhd->conf.redis_url) {
+		lwsl_err("%s: vhost %s: option history-db: not with redis-url "
+			 "(clustered, history lives in Redis)\n", __func__,
+			 name);
+		return -1;
+	}
 	if (api_mount_configure(&vhd->conf, opts, name))
 		return -1;
 	return auth_vhost_init(vhd);
@@ -151,7 +167,17 @@ vhost_on_init(struct lws *wsi, const struct lws_protocol_vhost_options *pvo)
 		rconf_free(&vhd->conf);
 		return -1;
 	}
+	/* cluster hook: join the cluster (PROTOCOL.md, Cluster over Redis) */
+	if (vhd->enabled && vhd->conf.redis_url &&
+	    cluster_vhost_init(vh, &vhd->conf)) {
+		roomcast_init_failed = 1;	/* roomcast-server stops */
+		glue_release();
+		vhd->held = 0;
+		return vhost_fail_closed(vhd);	/* lwsws: upgrades refused */
+	}
 	wakes_bound(&vhd->conf);
+	if (vhd->enabled && !ws_vhost)
+		ws_vhost = vh;
 	lws_sul_schedule(vhd->context, 0, &vhd->sul_stats, sample_stats,
 			 LWS_US_PER_SEC);
 	return 0;
@@ -247,6 +273,11 @@ const struct lws_protocols roomcast_protocols[] = {
 	  sizeof(struct pss__roomcast), RM_RX_BUFFER, 0, NULL, RM_BATCH_MAX },
 	{ ROOMCAST_STATUS_PROTOCOL_NAME, callback_roomcast_status,
 	  ROOMCAST_STATUS_PSS_SIZE, 0, 0, NULL, 0 },
+	/* cluster hook: the Redis sockets, adopted as raw descriptors */
+	{ CLUSTER_REDIS_PROTOCOL, callback_roomcast_redis, 0, 0, 0, NULL, 0 },
+	/* roomcast-server --workers: the shared listener (accept.c) */
+	{ ROOMCAST_ACCEPT_PROTOCOL, callback_roomcast_accept, 0, 0, 0, NULL,
+	  0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }	/* terminator */
 };
 const int roomcast_protocols_count =
@@ -261,6 +292,6 @@ LWS_VISIBLE const lws_plugin_protocol_t roomcast = {
 		LWS_PLUGIN_API_MAGIC
 	},
 	.protocols = &roomcast_protocols[1],
-	.count_protocols = 3,
+	.count_protocols = 4,
 };
 #endif

@@ -33,6 +33,7 @@ static CU_SuiteInfo suites[] = {
 	{ "chunked", NULL, NULL, NULL, NULL, chunked_tests },
 	{ "hub_auth", NULL, NULL, hub_auth_test_setup, hub_auth_test_teardown,
 	  hub_auth_tests },
+	{ "bus", NULL, NULL, NULL, NULL, bus_tests },
 	CU_SUITE_INFO_NULL,
 };
 

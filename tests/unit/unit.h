@@ -34,6 +34,7 @@ extern CU_TestInfo idem_tests[];
 extern CU_TestInfo api_tests[];
 extern CU_TestInfo chunked_tests[];
 extern CU_TestInfo hub_auth_tests[];
+extern CU_TestInfo bus_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

@@ -12,6 +12,8 @@ need=(
 	# build and run
 	build-essential cmake pkg-config
 	libwebsockets-dev libjson-c-dev libssl-dev
+	# roomcast-server's event loop: lws's libuv glue (loaded at run time)
+	libwebsockets-evlib-uv libuv1-dev
 	# history-db
 	libsqlite3-dev
 )

@@ -12,7 +12,8 @@
  *   receive.c    reassembling messages and handing them to the hub;
  *   wakes.c      holding members' WRITEABLE while a sender's burst is read;
  *   send.c       writing rings in batches, pings and closes;
- *   sweep.c      the heartbeat sweep and returning memory after a burst.
+ *   sweep.c      the heartbeat sweep, returning memory after a burst, and
+ *                the lingering close of sockets on an event library.
  *
  * Everything runs on the lws service thread (LWS_MAX_SMP is 1 here).
  */
@@ -59,6 +60,7 @@ struct pss__roomcast {
 	uint8_t rx_binary : 1;
 	uint8_t ping_due : 1;
 	uint8_t wake_held : 1;		/* in wakes.c's held list */
+	uint8_t close_begun : 1;	/* close frame handed to lws (send.c) */
 };
 
 /* A vhost's roomcast state, kept by its "roomcast" entry. */
@@ -77,6 +79,8 @@ struct vhd__roomcast {
 extern struct hub *glue_hub;
 extern struct ipcount *glue_ipcount;
 extern struct lws_context *glue_context;	/* the one lws context */
+/* lws runs on an event library, not its own poll() loop (sweep.c) */
+extern int glue_evlib;
 
 /*
  * Takes a reference on the process-wide state for a vhost, creating it
@@ -168,5 +172,8 @@ void sweep_stop(void);
 
 /* A connection was admitted (for returning memory after a burst). */
 void sweep_note_opened(void);
+
+/* CLOSED: keeps @wsi's socket open to drain it (lingering close, on). */
+void sweep_linger(struct lws *wsi);
 
 #endif

@@ -61,13 +61,28 @@ close_reason(int code)
  * close goes through WRITEABLE (send_close): lws calls it only once its
  * own unsent output has left, and a -1 returned while output is pending
  * makes lws 4.1.6 drop the socket without the close frame.
+ *
+ * On libuv (glue_evlib) not by returning -1: lws 4.1.6 as Debian builds
+ * it (_DEBUG) then closes the wsi a second time ("uv repeat test" in
+ * lws_service_fd), before the close frame is written. An immediate
+ * timeout closes it from lws's timer list instead, which writes the close
+ * frame first; its reason must be HTTP_KEEPALIVE_IDLE, the one timeout
+ * lws does not treat as a dead socket.
  */
 static int
-close_with(struct lws *wsi, int code, const char *reason)
+close_with(struct lws *wsi, struct pss__roomcast *pss, int code,
+	   const char *reason)
 {
+	if (pss->close_begun)
+		return 0;
 	lws_close_reason(wsi, (enum lws_close_status)code,
 			 (unsigned char *)reason, strlen(reason));
-	return -1;
+	if (!glue_evlib)
+		return -1;
+	pss->close_begun = 1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
+			LWS_TO_KILL_ASYNC);
+	return 0;
 }
 
 /*
@@ -134,7 +149,7 @@ send_writeable(struct lws *wsi, struct pss__roomcast *pss)
 	if (!c)
 		return 0;
 	if (pss->close_code)
-		return close_with(wsi, pss->close_code,
+		return close_with(wsi, pss, pss->close_code,
 				  close_reason(pss->close_code));
 	if (pss->ping_due)
 		return write_ping(wsi, pss);

@@ -21,6 +21,7 @@
 #include <libwebsockets.h>
 
 #include "conf.h"
+#include "hspool.h"
 #include "rconf.h"
 #include "rm_clock.h"
 #include "rm_err.h"
@@ -354,6 +355,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (!getenv("ROOMCAST_NO_HSPOOL") && hspool_install())
+		lwsl_warn("roomcast-server: no header table pool\n");
 	if (use_uv)
 		uv_loop_init(&uv_loop);
 	r = start(dir);

@@ -28,8 +28,8 @@ need=(
 	chromium
 	# fuzzing: clang's libFuzzer and sanitizer runtimes
 	clang libclang-rt-14-dev
-	# install/lwsws tests, bench smoke run
-	binutils make util-linux procps
+	# install/lwsws tests, bench smoke run; the chart bench/run.sh draws
+	binutils make util-linux procps gnuplot-nox
 	# tests/deploy: nginx in front of roomcast-server (docs/DEPLOY.md)
 	nginx-light
 )

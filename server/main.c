@@ -11,7 +11,7 @@
  * pollfd array each turn, so every turn (and a large message takes one
  * turn per rx_buffer_size bytes) costs O(connections), idle ones
  * included; libuv's epoll costs only the sockets that are ready. It costs
- * ~240 bytes per idle connection (lws mallocs a uv_poll_t for each), and
+ * ~220 bytes per idle connection (lws mallocs a uv_poll_t for each), and
  * lws 4.1.6 on libuv still fails 3 of 238 e2e tests (docs/PERFORMANCE.md,
  * round two), so it is not the default yet.
  * lws 4.1.6 on libev costs less memory but closes handshakes at random

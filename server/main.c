@@ -316,6 +316,13 @@ run(void)
 		uv_timer_init(&uv_loop, &uv_ticker);
 		uv_timer_start(&uv_ticker, uv_tick, RM_TICK_MS, RM_TICK_MS);
 		uv_run(&uv_loop, UV_RUN_DEFAULT);
+		/*
+		 * uv_stop() ends the loop after the turn it was called in,
+		 * whose I/O callbacks may have begun more status answers
+		 */
+		while (roomcast_status_in_flight() &&
+		       rm_clock_ms() < run_state.finish_until + 1000)
+			uv_run(&uv_loop, UV_RUN_ONCE);
 		return;
 	}
 	while (!run_state.done && lws_service(context, 0) >= 0)

@@ -67,7 +67,8 @@ close_reason(int code)
  * lws_service_fd), before the close frame is written. An immediate
  * timeout closes it from lws's timer list instead, which writes the close
  * frame first; its reason must be HTTP_KEEPALIVE_IDLE, the one timeout
- * lws does not treat as a dead socket.
+ * lws does not treat as a dead socket (any other kills without a close
+ * frame: used when output is still pending, as lws does on a -1).
  */
 static int
 close_with(struct lws *wsi, struct pss__roomcast *pss, int code,
@@ -80,8 +81,14 @@ close_with(struct lws *wsi, struct pss__roomcast *pss, int code,
 	if (!glue_evlib)
 		return -1;
 	pss->close_begun = 1;
-	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
-			LWS_TO_KILL_ASYNC);
+	/*
+	 * Output still pending, or a slow consumer (who would not read the
+	 * close frame nor answer it for the 5 s lws waits): no close frame,
+	 * as a -1 with output pending does on lws's poll() loop.
+	 */
+	lws_set_timeout(wsi, code == HUB_CLOSE_SLOW_CONSUMER ||
+			lws_send_pipe_choked(wsi) ? PENDING_TIMEOUT_USER_OK :
+			PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC);
 	return 0;
 }
 

@@ -11,9 +11,9 @@
  * pollfd array each turn, so every turn (and a large message takes one
  * turn per rx_buffer_size bytes) costs O(connections), idle ones
  * included; libuv's epoll costs only the sockets that are ready. It costs
- * ~220 bytes per idle connection (lws mallocs a uv_poll_t for each), and
- * lws 4.1.6 on libuv still fails 3 of 238 e2e tests (docs/PERFORMANCE.md,
- * round two), so it is not the default yet.
+ * ~220 bytes per idle connection (lws mallocs a uv_poll_t for each) and
+ * measured a worse fixed-rate p99 (docs/PERFORMANCE.md, round two), so
+ * it is not the default.
  * lws 4.1.6 on libev costs less memory but closes handshakes at random
  * (tests/e2e/test_rooms.py fails 1-5 of 45 each run), so not libev
  * (docs/PERFORMANCE.md, round two). The default is lws's own poll() loop.

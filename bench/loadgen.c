@@ -48,7 +48,7 @@ static struct opts {
 	const char *subproto; /* NULL: header omitted */
 	int scen;
 	int subs, pubs, window, size, rooms, procs, server_pid;
-	double rate, duration, drain, connect_timeout;
+	double rate, duration, drain, connect_timeout, hold;
 	int conc, churn, hold_ms, src_ips, join_idle, quiet;
 	const char *label, *room, *json_out;
 } o = {
@@ -917,7 +917,7 @@ static int worker(int w, int up, int down)
 		if (phase == 2) {
 			double el = (double)(now - run_t0) / 1e9;
 
-			if (el >= o.duration || o.scen == S_IDLE) {
+			if (o.scen == S_IDLE ? el >= o.hold : el >= o.duration) {
 				C.run_ns = now - run_t0;
 				C.cpu_run_us = cpu_now_us() - C.cpu_run_us;
 				phase = 3;
@@ -1083,6 +1083,7 @@ static void usage(void)
 "  --procs N (1)         worker processes  --conc N (128) handshakes in flight per worker\n"
 "  --server-pid PID      read its VmRSS and CPU time\n"
 "  --room NAME (bench)   --join (idle: also join a room)  --src-ips N (1)\n"
+"  --hold S (0)          idle: keep the connections S s after the RSS reading\n"
 "  --label L  --json-out FILE  --quiet\n");
 	exit(2);
 }
@@ -1130,6 +1131,7 @@ int main(int argc, char **argv)
 		else if (ARG("--churn")) o.churn = atoi(v);
 		else if (ARG("--hold-ms")) o.hold_ms = atoi(v);
 		else if (ARG("--duration")) o.duration = atof(v);
+		else if (ARG("--hold")) o.hold = atof(v);
 		else if (ARG("--drain")) o.drain = atof(v);
 		else if (ARG("--connect-timeout")) o.connect_timeout = atof(v);
 		else if (ARG("--procs")) o.procs = atoi(v);
@@ -1154,7 +1156,8 @@ int main(int argc, char **argv)
 	if (o.scen == S_IDLE)
 		o.pubs = 0;
 	if (o.procs < 1 || o.procs > 64 || o.size > 700 || o.size < 1 ||
-	    o.duration <= 0 || o.duration > 600 || o.window < 1)
+	    o.duration <= 0 || o.duration > 600 || o.window < 1 ||
+	    o.hold < 0 || o.hold > 600)
 		usage();
 	if (o.scen != S_CHURN)
 		o.churn = 0;
@@ -1172,7 +1175,7 @@ int main(int argc, char **argv)
 	if (cores > o.procs)
 		cores = o.procs;
 	/* hard cap on the whole run */
-	alarm((unsigned)(o.connect_timeout + o.duration + o.drain + 20));
+	alarm((unsigned)(o.connect_timeout + o.duration + o.hold + o.drain + 20));
 	signal(SIGPIPE, SIG_IGN);
 	rss0 = read_rss_kb(o.server_pid);
 	cpu0 = read_cpu_s(o.server_pid);

@@ -4,9 +4,16 @@
 # core 1. Writes <out>/<server>-<scenario>.json, <out>/summary.md (ratios
 # roomcast / peer, also printed) and <out>/chart.png (gnuplot).
 #
-#   bench/run.sh [--smoke] [--out DIR] [--duration S] [--peers "ws lws gorilla"]
-#                [--scenarios "fanout rate rooms idle churn"] [--procs N]
-#                [--nice N]
+#   bench/run.sh [--smoke] [--out DIR] [--duration S]
+#                [--peers "roomcast-uv ws lws gorilla"]
+#                [--scenarios "fanout rate rooms idle connect idlecho churn"]
+#                [--procs N] [--nice N] [--idle-echo "2000 12000"]
+#
+#   roomcast-uv   the same roomcast-server with --event-loop uv
+#   connect       connect rate with 1000 connections (idle: 19,000)
+#   idlecho       echo of a 60 KB and of a 64-byte broadcast while N idle
+#                 connections are held (bench/idlecho.sh), for each N of
+#                 --idle-echo; roomcast protocol only (roomcast, ws)
 #
 #   --nice N  priority of server and load generator in full runs (default
 #             -10, needs root; 0 = off): on a machine shared with other jobs a
@@ -29,8 +36,9 @@ BUILD=${BENCH_BUILD:-$ROOT/build-bench}
 SMOKE=0
 OUT=""
 DURATION=5
-PEERS="ws lws gorilla"
-SCENARIOS="fanout rate rooms idle churn"
+PEERS="roomcast-uv ws lws gorilla"
+SCENARIOS="fanout rate rooms idle connect idlecho churn"
+IDLE_ECHO="2000 12000"
 PROCS=1
 NICE=-10
 PY=/usr/bin/python3
@@ -44,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--scenarios) SCENARIOS=$2; shift ;;
 	--procs) PROCS=$2; shift ;;
 	--nice) NICE=$2; shift ;;
+	--idle-echo) IDLE_ECHO=$2; shift ;;
 	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "unknown argument: $1" >&2; exit 2 ;;
 	esac
@@ -54,6 +63,7 @@ if [ "$SMOKE" = 1 ]; then
 	PEERS=""
 	DURATION=2
 	NICE=0
+	IDLE_ECHO=200
 	[ -n "$OUT" ] || OUT=$BUILD/bench/smoke
 else
 	[ -n "$OUT" ] || OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)
@@ -112,6 +122,10 @@ start_server() { # name port
 		$PIN_SRV timeout 300 "$SERVER" --port "$port" --status-port 0 \
 			>"$OUT/$name.log" 2>&1 &
 		;;
+	roomcast-uv)
+		$PIN_SRV timeout 300 "$SERVER" --port "$port" --status-port 0 \
+			--event-loop uv >"$OUT/$name.log" 2>&1 &
+		;;
 	ws)
 		$PIN_SRV timeout 300 node "$HERE/peers/ws-server.mjs" --port "$port" \
 			--mode roomcast >"$OUT/$name.log" 2>&1 &
@@ -155,7 +169,7 @@ trap 'exit 130' INT TERM
 
 available() { # name
 	case "$1" in
-	roomcast) [ -x "$SERVER" ] ;;
+	roomcast|roomcast-uv) [ -x "$SERVER" ] ;;
 	ws) command -v node >/dev/null && [ -d "$HERE/peers/node_modules/ws" ] ;;
 	lws) command -v libwebsockets-test-server >/dev/null ;;
 	gorilla) [ -x "$BUILD/bench/gorilla-chat" ] ;;
@@ -188,7 +202,7 @@ prepare_peers() {
 # scenario arguments per server: roomcast protocol (roomcast, ws) or raw
 proto_args() { # name
 	case "$1" in
-	roomcast|ws) echo "--proto roomcast" ;;
+	roomcast|roomcast-uv|ws) echo "--proto roomcast" ;;
 	lws) echo "--proto raw --subprotocol lws-mirror-protocol" ;;
 	gorilla) echo "--proto raw --path /ws" ;;
 	esac
@@ -197,6 +211,8 @@ proto_args() { # name
 supports() { # name scenario
 	case "$1:$2" in
 	lws:rooms|gorilla:rooms) return 1 ;; # one broadcast group only
+	# raw peers relay to every connection, the idle ones too
+	lws:idlecho|gorilla:idlecho) return 1 ;;
 	esac
 	return 0
 }
@@ -208,6 +224,7 @@ scenario_args() { # scenario
 		rate) echo "--subs 50 --pubs 1 --rate 100 --size 64" ;;
 		rooms) echo "--subs 180 --rooms 20 --rate 100 --size 64" ;;
 		idle) echo "--subs 500" ;;
+		connect) echo "--subs 100" ;;
 		churn) echo "--subs 50 --pubs 1 --rate 100 --churn 10 --hold-ms 100" ;;
 		esac
 		return
@@ -217,8 +234,28 @@ scenario_args() { # scenario
 	rate) echo "--subs 1000 --pubs 1 --rate 200 --size 64" ;;
 	rooms) echo "--subs 4800 --rooms 200 --rate 2000 --size 64 --conc 256" ;;
 	idle) echo "--subs 19000 --conc 256 --connect-timeout 40" ;;
+	connect) echo "--subs 1000 --conc 256 --connect-timeout 40" ;;
 	churn) echo "--subs 500 --pubs 1 --rate 200 --churn 100 --hold-ms 200 --size 64" ;;
 	esac
+}
+
+# idlecho: one server, each idle count of --idle-echo in turn (restarted
+# between counts so each starts clean); <server>-idlecho-<N>.json
+run_idlecho() { # name port
+	local name=$1 port=$2 n rc=0
+	for n in $IDLE_ECHO; do
+		if [ "$n" != "${IDLE_ECHO%% *}" ]; then
+			stop_server
+			sleep 0.5
+			port=$(free_port)
+			start_server "$name" "$port" || return 1
+		fi
+		$PIN_LG timeout 200 "$HERE/idlecho.sh" "$port" "$n" "$LOADGEN" \
+			"$name" "$OUT/$name-idlecho-$n.json" --count 5 \
+			>"$OUT/$name-idlecho-$n.txt" 2>&1 || rc=1
+		cat "$OUT/$name-idlecho-$n.txt" >&2
+	done
+	return $rc
 }
 
 SERVERS="roomcast $PEERS"
@@ -254,14 +291,24 @@ for sc in $SCENARIOS; do
 		fi
 		log "$sc vs $s (port $port, pid $SRV_REAL, load $(cut -d' ' -f1-3 /proc/loadavg))"
 		echo "$s $sc loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+		if [ "$sc" = idlecho ]; then
+			run_idlecho "$s" "$port" || FAIL=1
+			stop_server
+			sleep 0.5
+			continue
+		fi
+		lgsc=$sc
+		[ "$sc" = connect ] && lgsc=idle
 		# shellcheck disable=SC2046
-		$PIN_LG timeout 120 "$LOADGEN" --scenario "$sc" --port "$port" \
+		$PIN_LG timeout 120 "$LOADGEN" --scenario "$lgsc" --port "$port" \
 			--duration "$DURATION" --procs "$PROCS" --server-pid "$SRV_REAL" \
 			--label "$s" --json-out "$OUT/$s-$sc.json" \
 			$(proto_args "$s") $(scenario_args "$sc") \
 			2> >(tee "$OUT/$s-$sc.txt" >&2) >/dev/null
 		rc=$?
 		[ $rc -eq 0 ] || { log "loadgen exit $rc for $s $sc"; FAIL=1; }
+		# one JSON per scenario name: connect is loadgen's idle
+		[ "$sc" = connect ] && sed -i 's/"scenario":"idle"/"scenario":"connect"/' "$OUT/$s-$sc.json"
 		stop_server
 		sleep 0.5
 	done
@@ -272,18 +319,22 @@ $PY - "$OUT" "$SMOKE" <<'EOF'
 import json, os, sys
 out, smoke = sys.argv[1], sys.argv[2] == "1"
 res = {}
+echo = {}  # (server, idle connections) -> echo_probe.py's result
 for f in sorted(os.listdir(out)):
     if f.endswith(".json"):
         try:
             j = json.load(open(os.path.join(out, f)))
         except Exception:
             continue
+        if j.get("tool") == "roomcast-echo-probe":
+            echo[(j["label"], j["idle_conns"])] = j
+            continue
         res[(j["label"], j["scenario"])] = j
 servers = []
-for (s, _) in res:
+for (s, _) in list(res) + list(echo):
     if s not in servers:
         servers.append(s)
-order = ["roomcast", "ws", "lws", "gorilla"]
+order = ["roomcast", "roomcast-uv", "ws", "lws", "gorilla"]
 servers.sort(key=lambda s: order.index(s) if s in order else 99)
 metrics = [
     ("fanout", "deliveries_per_s", "deliveries/s", True),
@@ -294,6 +345,7 @@ metrics = [
     ("rooms", "lat_us.p99", "p99 us", False),
     ("idle", "rss_per_conn_bytes", "RSS bytes/conn", False),
     ("idle", "connects_per_s", "connects/s", True),
+    ("connect", "connects_per_s", "connects/s at 1000", True),
     ("churn", "churn_per_s", "cycles/s", True),
     ("churn", "lat_us.p99", "p99 us", False),
 ]
@@ -331,6 +383,23 @@ for sc, k, name, higher in metrics:
             rat.append("-")
     arrow = "higher is better" if higher else "lower is better"
     lines.append(f"| {sc} | {name} ({arrow}) | " + " | ".join(row + rat) + " |")
+idles = sorted({n for (_, n) in echo})
+for n in idles:
+    for size in ("big", "small"):
+        row, rat = [], []
+        for s in servers:
+            j = echo.get((s, n))
+            row.append(f"{j[size]['median_us']:,}" if j else "-")
+        base = echo.get(("roomcast", n))
+        for s in servers:
+            if s == "roomcast":
+                continue
+            j = echo.get((s, n))
+            rat.append(f"{base[size]['median_us'] / j[size]['median_us']:.2f}"
+                       if base and j and j[size]['median_us'] > 0 else "-")
+        nb = (echo.get(("roomcast", n)) or next(iter(echo.values())))[size]["size"]
+        lines.append(f"| idlecho {n} idle | echo of {nb} B, median us (lower is better) | "
+                     + " | ".join(row + rat) + " |")
 loss = []
 for (s, sc), j in sorted(res.items()):
     loss.append(f"| {s} | {sc} | {j['conns_ready']} | {j['published']} | {j['delivered']} | "
@@ -341,7 +410,7 @@ open(os.path.join(out, "summary.md"), "w").write(md)
 print(md)
 # gnuplot data: one row per server
 with open(os.path.join(out, "chart.dat"), "w") as f:
-    f.write("# server fanout_kdps rate_p99_ms idle_rss_kb\n")
+    f.write("# server fanout_kdps fanout_p99_ms rate_p99_ms idle_rss_kb connects_per_s echo_big_ms\n")
     for s in servers:
         def v(sc, k, scale):
             j = res.get((s, sc))
@@ -350,26 +419,34 @@ with open(os.path.join(out, "chart.dat"), "w") as f:
                 return f"{x / scale:.3f}" if x is not None and x >= 0 else "NaN"
             except Exception:
                 return "NaN"
-        f.write(f"{s} {v('fanout','deliveries_per_s',1000)} {v('rate','lat_us.p99',1000)} {v('idle','rss_per_conn_bytes',1024)}\n")
+        nmax = max(idles) if idles else None
+        e = echo.get((s, nmax))
+        eb = f"{e['big']['median_us'] / 1000:.3f}" if e else "NaN"
+        f.write(f"{s} {v('fanout','deliveries_per_s',1000)} {v('fanout','lat_us.p99',1000)} "
+                f"{v('rate','lat_us.p99',1000)} {v('idle','rss_per_conn_bytes',1024)} "
+                f"{v('connect','connects_per_s',1)} {eb}\n")
+    f.write(f"# echo_idle={max(idles) if idles else 0}\n")
 if smoke:
     bad = []
-    for sc in ["fanout", "rate", "rooms", "idle", "churn"]:
+    for sc in ["fanout", "rate", "rooms", "idle", "connect", "churn"]:
         j = res.get(("roomcast", sc))
         if not j:
             bad.append(f"{sc}: no result")
             continue
         if j["conns_ready"] <= 0:
             bad.append(f"{sc}: no connection")
-        if sc != "idle" and j["delivered"] <= 0:
+        if sc not in ("idle", "connect") and j["delivered"] <= 0:
             bad.append(f"{sc}: nothing delivered")
         if j["bad_frames"] or j["errors"]:
             bad.append(f"{sc}: unparsable frames / protocol errors")
         if j["missing"] > 0 and j["missing"] > j["dropped_notices"]:
             print(f"warning: {sc}: {j['missing']} deliveries missing")
+    if not echo.get(("roomcast", 200)):
+        bad.append("idlecho: no result")
     if bad:
         print("SMOKE FAILED: " + "; ".join(bad))
         sys.exit(1)
-    print("smoke: 5 passed, 0 failed")
+    print("smoke: 7 passed, 0 failed")
 EOF
 PYRC=$?
 [ $PYRC -eq 0 ] || FAIL=1

@@ -12,6 +12,8 @@ need=(
 	# build and run
 	build-essential cmake pkg-config
 	libwebsockets-dev libjson-c-dev libssl-dev
+	# roomcast-server's event loop: lws's libuv glue (loaded at run time)
+	libwebsockets-evlib-uv libuv1-dev
 	# history-db
 	libsqlite3-dev
 	# the cluster: hiredis
@@ -33,7 +35,7 @@ need=(
 	# scripts/check-format.sh: clang-format and git clang-format
 	clang-format
 	# install/lwsws tests, bench smoke run
-	binutils make util-linux procps
+	binutils make util-linux procps gnuplot-nox
 	# tests/deploy: nginx in front of roomcast-server (docs/DEPLOY.md)
 	nginx-light
 )

@@ -5,12 +5,25 @@
  * the same lwsws-format files lwsws reads (see conf.h), a graceful
  * shutdown on SIGINT/SIGTERM: /health turns 503, every client gets close
  * 1001, and the process exits 0 once they are gone or after 4 s.
+ *
+ * `--event-loop uv` runs lws on libuv (Debian's libwebsockets-evlib-uv):
+ * lws 4.1.6's own loop calls poll() over every socket and walks the whole
+ * pollfd array each turn, so every turn (and a large message takes one
+ * turn per rx_buffer_size bytes) costs O(connections), idle ones
+ * included; libuv's epoll costs only the sockets that are ready. It costs
+ * ~220 bytes per idle connection (lws mallocs a uv_poll_t for each) and
+ * measured a worse fixed-rate p99 (docs/PERFORMANCE.md, round two), so
+ * it is not the default.
+ * lws 4.1.6 on libev costs less memory but closes handshakes at random
+ * (tests/e2e/test_rooms.py fails 1-5 of 45 each run), so not libev
+ * (docs/PERFORMANCE.md, round two). The default is lws's own poll() loop.
  */
 #include <libwebsockets.h>
 
 #include "cli.h"
 #include "auth.h"
 #include "conf.h"
+#include "hspool.h"
 #include "rconf.h"
 #include "rm_clock.h"
 #include "rm_err.h"
@@ -25,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 #define CONFIG_STRINGS_SIZE (64 * 1024)
 /* Shutdown waits this long for clients to take their close frames. */
@@ -35,6 +49,19 @@ static volatile sig_atomic_t signalled;
 static unsigned int n_workers = 1;
 static int shared_port = -1;	/* a worker's WebSocket port (accept.c) */
 static struct lws_context *context;
+
+/* The loop lws runs on: libuv's, ours (a "foreign" loop to lws). */
+static uv_loop_t uv_loop;
+static uv_timer_t uv_ticker;
+static int use_uv;		/* --event-loop uv, or poll (default) */
+
+/* Where a run stands: serving, draining, finishing writes, done. */
+static struct {
+	int64_t drain_until;	/* 0 before the drain begins */
+	int64_t finish_until;	/* 0 before the final writes begin */
+	int done;
+	int failed;		/* the plugin's set-up failed (run_check) */
+} run_state;
 /*
  * lws copies a policy's two validity times into the context's default
  * only when secs_since_valid_ping is set, and arms no validity timer when
@@ -78,6 +105,8 @@ usage(FILE *f)
 		"                       N > 1 needs redis-url); worker i's "
 		"status port is\n"
 		"                       the status port + i\n"
+		"  --event-loop uv|poll libuv's epoll loop, or lws's poll() "
+		"loop (default)\n"
 		"  --help, --version\n"
 		"\n"
 		"       roomcast-server publish [...] ROOM JSON\n"
@@ -141,6 +170,7 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 		{ "status-port", required_argument, NULL, 's' },
 		{ "option", required_argument, NULL, 'o' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "event-loop", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -151,7 +181,7 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 	o->dir = RM_DEFAULT_CONFIG_DIR;
 	o->port = o->status_port = -1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:p:s:o:w:hv", longopts,
+	while ((ch = getopt_long(argc, argv, "c:p:s:o:w:e:hv", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -182,6 +212,14 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 			n_workers = (unsigned int)v;
 			break;
 		}
+		case 'e':
+			if (strcmp(optarg, "uv") && strcmp(optarg, "poll")) {
+				fprintf(stderr, "roomcast-server: --event-loop: "
+					"'%s' is not uv or poll\n", optarg);
+				return -1;
+			}
+			use_uv = !strcmp(optarg, "uv");
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -203,11 +241,16 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 	return 0;
 }
 
-/* Builds the context and its vhosts from @dir. Returns 0 or -1. */
+/*
+ * Builds the context and its vhosts from @dir. Returns 0, -1, or -2 when
+ * the context could not be made on libuv (no evlib plugin): the caller
+ * may try again on lws's own loop.
+ */
 static int
 start(const char *dir)
 {
 	static char config_strings[CONFIG_STRINGS_SIZE];
+	static void *foreign_loops[1];
 	struct lws_context_creation_info info;
 	char *cs = config_strings;
 	int cs_len = CONFIG_STRINGS_SIZE - 1;
@@ -233,6 +276,12 @@ start(const char *dir)
 	 * docs/PERFORMANCE.md, auth).
 	 */
 	info.max_http_header_data = AUTH_TOKEN_MAX + 2048;
+	if (use_uv) {
+		/* our loop, so that we can stop it (lws runs it until then) */
+		foreign_loops[0] = &uv_loop;
+		info.foreign_loops = foreign_loops;
+		info.options |= LWS_SERVER_OPTION_LIBUV;
+	}
 	info.protocols = roomcast_protocols;
 	/* HTTP/1.1 only: TLS never negotiates h2 (docs/RELIABILITY.md) */
 	info.alpn = "http/1.1";
@@ -246,8 +295,8 @@ start(const char *dir)
 	context = lws_create_context(&info);
 	if (!context) {
 		fprintf(stderr, "roomcast-server: cannot create the lws "
-			"context\n");
-		return -1;
+			"context%s\n", use_uv ? " on libuv" : "");
+		return use_uv ? -2 : -1;
 	}
 	if (lwsws_get_config_vhosts(context, &info, dir, &cs, &cs_len)) {
 		fprintf(stderr, "roomcast-server: cannot create the vhosts "
@@ -268,48 +317,93 @@ start(const char *dir)
 }
 
 /*
+ * Called after every turn of lws's loop, or every RM_TICK_MS on libuv:
+ * on a signal, drains; then a little longer for close frames and HTTP
+ * answers still leaving, and until every status response begun has its
+ * body written (at most 1 s more); then sets run_state.done.
+ */
+static int
+run_check(void)
+{
+	int64_t now = rm_clock_ms();
+
+	/* vhosts' protocols start at the first service turn */
+	if (roomcast_start_failed() || roomcast_init_failed)
+		return -1;	/* the reason: the log's error line */
+	if (shared_port > 0) {	/* --workers: listen once it is up */
+		if (!roomcast_ws_vhost() || roomcast_listen_shared(
+				roomcast_ws_vhost(), shared_port))
+			return -1;
+		shared_port = -1;
+	}
+	if (signalled && !run_state.drain_until) {
+		lwsl_user("roomcast-server: signal %d, closing %llu "
+			  "connections\n", (int)signalled,
+			  (unsigned long long)roomcast_connections_active());
+		roomcast_begin_drain();
+		run_state.drain_until = now + DRAIN_MS;
+	}
+	if (run_state.drain_until && !run_state.finish_until &&
+	    (!roomcast_connections_active() || now >= run_state.drain_until))
+		run_state.finish_until = now + 200;
+	if (run_state.finish_until && now >= run_state.finish_until &&
+	    (!roomcast_status_in_flight() ||
+	     now >= run_state.finish_until + 1000))
+		run_state.done = 1;
+	return 0;
+}
+
+/* How often the libuv loop checks for a signal and the drain's end. */
+#define RM_TICK_MS 20
+
+static void
+uv_tick(uv_timer_t *t)
+{
+	if (run_check())
+		run_state.failed = 1;
+	if (run_state.done || run_state.failed)
+		uv_stop(t->loop);
+}
+
+/*
  * Runs until a signal, then drains. Returns -1 at once when the plugin's
  * set-up failed (vhosts' protocols start in the first service turns).
  */
 static int
 run(void)
 {
-	int64_t drain_until = 0;
-
-	while (lws_service(context, 0) >= 0) {
-		/* vhosts' protocols start at the first service turn */
-		if (roomcast_start_failed() || roomcast_init_failed)
-			return -1;	/* the reason: the log's error line */
-		if (shared_port > 0) {	/* --workers: listen once it is up */
-			if (!roomcast_ws_vhost() || roomcast_listen_shared(
-					roomcast_ws_vhost(), shared_port))
-				return -1;
-			shared_port = -1;
-		}
-		if (signalled && !drain_until) {
-			lwsl_user("roomcast-server: signal %d, closing %llu "
-				  "connections\n", (int)signalled,
-				  (unsigned long long)
-				  roomcast_connections_active());
-			roomcast_begin_drain();
-			drain_until = rm_clock_ms() + DRAIN_MS;
-		}
-		if (drain_until && (!roomcast_connections_active() ||
-				    rm_clock_ms() >= drain_until))
-			break;
+	if (use_uv) {
+		uv_timer_init(&uv_loop, &uv_ticker);
+		uv_timer_start(&uv_ticker, uv_tick, RM_TICK_MS, RM_TICK_MS);
+		uv_run(&uv_loop, UV_RUN_DEFAULT);
+		/*
+		 * uv_stop() ends the loop after the turn it was called in,
+		 * whose I/O callbacks may have begun more status answers
+		 */
+		while (!run_state.failed && roomcast_status_in_flight() &&
+		       rm_clock_ms() < run_state.finish_until + 1000)
+			uv_run(&uv_loop, UV_RUN_ONCE);
+		return run_state.failed ? -1 : 0;
 	}
-	/*
-	 * A little longer for close frames and HTTP answers still leaving,
-	 * and until every status response begun has its body written (at
-	 * most 1 s more).
-	 */
-	drain_until = rm_clock_ms() + 200;
-	while ((rm_clock_ms() < drain_until ||
-		(roomcast_status_in_flight() &&
-		 rm_clock_ms() < drain_until + 1000)) &&
-	       lws_service(context, 0) >= 0)
-		;
+	while (!run_state.done && lws_service(context, 0) >= 0)
+		if (run_check())
+			return -1;
 	return 0;
+}
+
+/* Frees the context, then lets libuv close what lws and we opened. */
+static void
+stop(void)
+{
+	if (context)
+		lws_context_destroy(context);
+	context = NULL;
+	if (!use_uv)
+		return;
+	if (uv_ticker.loop)	/* run() started it */
+		uv_close((uv_handle_t *)&uv_ticker, NULL);
+	uv_run(&uv_loop, UV_RUN_DEFAULT);
+	uv_loop_close(&uv_loop);
 }
 
 /* 1 if redis-url is set by --option or in a file of @dir's conf.d. */
@@ -402,23 +496,36 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (!getenv("ROOMCAST_NO_HSPOOL") && hspool_install())
+		lwsl_warn("roomcast-server: no header table pool\n");
+	if (use_uv)
+		uv_loop_init(&uv_loop);
 	r = start(dir);
+	if (r == -2) {
+		/* no libwebsockets-evlib-uv: lws's own loop still works */
+		lwsl_warn("roomcast-server: libuv event loop unavailable, "
+			  "using lws's poll() loop\n");
+		uv_loop_close(&uv_loop);
+		use_uv = 0;
+		r = start(dir);
+	}
 	conf_remove(dir);
 	if (!r && roomcast_init_failed)	/* the reason is logged */
 		r = -1;
 	if (r) {
-		if (context)
-			lws_context_destroy(context);
+		stop();
 		return 1;
 	}
+	/* lws on libuv closes differently: the glue adapts (sweep.c) */
+	roomcast_set_event_library(use_uv);
 	lwsl_user("roomcast-server %s: config %s, WebSocket port %d, status "
-		  "port %d\n", RM_VERSION, o.dir, sum.ws_port,
-		  sum.status_port);
+		  "port %d, %s loop\n", RM_VERSION, o.dir, sum.ws_port,
+		  sum.status_port, use_uv ? "libuv" : "poll");
 	if (run()) {
-		lws_context_destroy(context);
+		stop();
 		return 1;
 	}
-	lws_context_destroy(context);
+	stop();
 	lwsl_user("roomcast-server: stopped\n");
 	return 0;
 }

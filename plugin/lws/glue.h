@@ -13,7 +13,8 @@
  *   receive.c    reassembling messages and handing them to the hub;
  *   wakes.c      holding members' WRITEABLE while a sender's burst is read;
  *   send.c       writing rings in batches, pings and closes;
- *   sweep.c      the heartbeat sweep and returning memory after a burst;
+ *   sweep.c      the heartbeat sweep, returning memory after a burst, and
+ *                the lingering close of sockets on an event library;
  *   history.c    history-db's store, and kept rooms' expiry.
  *
  * Everything runs on the lws service thread (LWS_MAX_SMP is 1 here).
@@ -64,6 +65,7 @@ struct pss__roomcast {
 	uint8_t ping_due : 1;
 	uint8_t wake_held : 1;		/* in wakes.c's held list */
 	uint8_t rx_late : 1;		/* closed: message not finished */
+	uint8_t close_begun : 1;	/* close frame handed to lws (send.c) */
 };
 
 /* A vhost's roomcast state, kept by its "roomcast" entry. */
@@ -83,6 +85,8 @@ struct vhd__roomcast {
 extern struct hub *glue_hub;
 extern struct ipcount *glue_ipcount;
 extern struct lws_context *glue_context;	/* the one lws context */
+/* lws runs on an event library, not its own poll() loop (sweep.c) */
+extern int glue_evlib;
 
 /*
  * Takes a reference on the process-wide state for vhost @vhost, creating
@@ -258,5 +262,8 @@ void history_tick(int64_t now_ms);
 
 /* The last vhost is going: the store is closed cleanly. */
 void history_stop(void);
+
+/* CLOSED: keeps @wsi's socket open to drain it (lingering close, on). */
+void sweep_linger(struct lws *wsi);
 
 #endif

@@ -63,6 +63,14 @@ int roomcast_listen_shared(struct lws_vhost *vh, int port);
 /* The first vhost that serves roomcast.v1 (after the first service). */
 struct lws_vhost *roomcast_ws_vhost(void);
 
+/*
+ * Call with 1 when lws runs on an event library (libuv): lws 4.1.6 then
+ * close()s sockets without waiting for the peer's EOF and closes a wsi
+ * twice on a -1 return, so the glue lingers itself and closes through a
+ * timer (sweep.c, send.c). 0 (lws's own poll() loop) by default.
+ */
+void roomcast_set_event_library(int on);
+
 /* WebSocket connections still open. */
 uint64_t roomcast_connections_active(void);
 

@@ -4,6 +4,7 @@
  * queued frames as fit in one write.
  */
 #include "glue.h"
+#include "hub_api.h"
 
 #include "hub_auth.h"
 #include "msg.h"
@@ -56,6 +57,8 @@ close_reason(int code)
 		return "not authenticated in time";
 	case HUB_CLOSE_TOKEN_EXPIRED:
 		return "token expired";
+	case HUB_CLOSE_API_DISCONNECT:
+		return "disconnected through the server API";
 	default:
 		return "internal error";
 	}
@@ -66,13 +69,35 @@ close_reason(int code)
  * close goes through WRITEABLE (send_close): lws calls it only once its
  * own unsent output has left, and a -1 returned while output is pending
  * makes lws 4.1.6 drop the socket without the close frame.
+ *
+ * On libuv (glue_evlib) not by returning -1: lws 4.1.6 as Debian builds
+ * it (_DEBUG) then closes the wsi a second time ("uv repeat test" in
+ * lws_service_fd), before the close frame is written. An immediate
+ * timeout closes it from lws's timer list instead, which writes the close
+ * frame first; its reason must be HTTP_KEEPALIVE_IDLE, the one timeout
+ * lws does not treat as a dead socket (any other kills without a close
+ * frame: used when output is still pending, as lws does on a -1).
  */
 static int
-close_with(struct lws *wsi, int code, const char *reason)
+close_with(struct lws *wsi, struct pss__roomcast *pss, int code,
+	   const char *reason)
 {
+	if (pss->close_begun)
+		return 0;
 	lws_close_reason(wsi, (enum lws_close_status)code,
 			 (unsigned char *)reason, strlen(reason));
-	return -1;
+	if (!glue_evlib)
+		return -1;
+	pss->close_begun = 1;
+	/*
+	 * Output still pending, or a slow consumer (who would not read the
+	 * close frame nor answer it for the 5 s lws waits): no close frame,
+	 * as a -1 with output pending does on lws's poll() loop.
+	 */
+	lws_set_timeout(wsi, code == HUB_CLOSE_SLOW_CONSUMER ||
+			lws_send_pipe_choked(wsi) ? PENDING_TIMEOUT_USER_OK :
+			PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC);
+	return 0;
 }
 
 /*
@@ -139,7 +164,7 @@ send_writeable(struct lws *wsi, struct pss__roomcast *pss)
 	if (!c)
 		return 0;
 	if (pss->close_code)
-		return close_with(wsi, pss->close_code, pss->rx_late ?
+		return close_with(wsi, pss, pss->close_code, pss->rx_late ?
 				  "message not finished in time" :
 				  close_reason(pss->close_code));
 	if (pss->ping_due)

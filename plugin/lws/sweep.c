@@ -22,7 +22,10 @@
 #include "hub_auth.h"
 #include "rm_clock.h"
 
+#include <errno.h>
 #include <malloc.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define RM_HEARTBEAT_TICK_MS 500
 
@@ -35,6 +38,29 @@
  * free pages go back to the kernel.
  */
 #define RM_TRIM_AFTER 64	/* connections since the last trim */
+
+/*
+ * Lingering close, for lws on an event library (roomcast-server's libuv
+ * loop). On its own poll() loop lws 4.1.6 closes a connection in two
+ * steps: shutdown(SHUT_WR) after the close frame, then close() once the
+ * peer's EOF is read. On an event library it close()s at once, and a
+ * socket closed with unread input (a client still sending the frame that
+ * got it closed with 1009) sends a RST that can destroy the close frame
+ * before the client reads it. So each closing WebSocket's socket is
+ * dup()ed: lws's close() then only drops its descriptor, and the sweep
+ * reads and discards input on the duplicate until EOF, an error, or
+ * RM_LINGER_MS, then closes it. At most RM_LINGER_MAX at once (beyond
+ * that a socket closes at once, as before).
+ */
+#define RM_LINGER_MAX 4096
+#define RM_LINGER_MS 4000
+
+static struct {
+	int fd;
+	int64_t until;
+} lingering[RM_LINGER_MAX];
+static unsigned int n_lingering;
+int glue_evlib;
 
 static lws_sorted_usec_list_t sul_heartbeat;
 static unsigned int opened_since_trim, opened_at_last_tick;
@@ -54,6 +80,48 @@ trim_after_burst(void)
 		opened_since_trim = 0;
 	}
 	opened_at_last_tick = opened_since_trim;
+}
+
+void
+roomcast_set_event_library(int on)
+{
+	glue_evlib = on;
+}
+
+void
+sweep_linger(struct lws *wsi)
+{
+	int fd = lws_get_socket_fd(lws_get_network_wsi(wsi)), d;
+
+	if (!glue_evlib || fd < 0 || n_lingering == RM_LINGER_MAX)
+		return;
+	d = dup(fd);	/* shares O_NONBLOCK with lws's descriptor */
+	if (d < 0)
+		return;
+	lingering[n_lingering].fd = d;
+	lingering[n_lingering++].until = rm_clock_ms() + RM_LINGER_MS;
+}
+
+/* Reads what waits; closes the ones at EOF, failed, or past their time. */
+static void
+linger_sweep(int64_t now, int all)
+{
+	static char sink[4096];
+	unsigned int i = 0;
+	ssize_t r;
+
+	while (i < n_lingering) {
+		while ((r = recv(lingering[i].fd, sink, sizeof(sink),
+				 MSG_DONTWAIT)) > 0)
+			;
+		if (all || now >= lingering[i].until || r == 0 ||
+		    (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			close(lingering[i].fd);
+			lingering[i] = lingering[--n_lingering];
+			continue;
+		}
+		i++;
+	}
 }
 
 static void
@@ -92,6 +160,7 @@ heartbeat_tick(lws_sorted_usec_list_t *sul)
 	/* the API's expired idempotency keys, when no publish sweeps them */
 	hub_api_sweep(glue_hub, now);
 	trim_after_burst();
+	linger_sweep(now, 0);
 	glue_drain_if_deprecated(glue_context);
 	history_tick(now);
 	cluster_tick(now);	/* cluster hook: Redis timeouts, refreshes */
@@ -109,4 +178,5 @@ void
 sweep_stop(void)
 {
 	lws_sul_cancel(&sul_heartbeat);
+	linger_sweep(rm_clock_ms(), 1);
 }

@@ -226,6 +226,7 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_ESTABLISHED:
 		return admission_established(wsi, pss, vhost_of(wsi));
 	case LWS_CALLBACK_CLOSED:
+		sweep_linger(wsi);
 		admission_closed(wsi, pss, vhost_of(wsi));
 		break;
 	case LWS_CALLBACK_RECEIVE:

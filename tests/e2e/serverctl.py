@@ -56,6 +56,7 @@ def free_port(avoid=0):
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         if port != avoid:
+            tlsmode.forget_port(port)
             return port
 
 

@@ -76,6 +76,13 @@ def is_tls_port(port):
     return port in _tls_ports
 
 
+def forget_port(port):
+    """A port handed out anew (serverctl.free_port) is no server's TLS
+    port until add_tls_port says so: the kernel reuses numbers, and a
+    plain status port that once was a wss:// port must get plain HTTP."""
+    _tls_ports.discard(port)
+
+
 def client_context(cafile=None):
     """An SSLContext that trusts only the generated certificate (or
     cafile), with hostname checking: real verification, not CERT_NONE."""

@@ -139,9 +139,9 @@ parse_out(const struct msg *m)
 static int
 is_op(const char *type, size_t len)
 {
-	static const char *const names[] = { "join", "leave", "broadcast",
-					     "ping", "direct", "history",
-					     "members" };
+	static const char *const names[] = { "join",	"leave",  "broadcast",
+					     "ping",	"direct", "history",
+					     "members", "auth" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -208,6 +208,10 @@ ref_decode(struct json_object *root, int *clamped)
 		   (size_t)json_object_get_string_len(v));
 	if (!op)
 		return RM_PE_UNKNOWN_TYPE;
+	/* auth: a "token" string, and nothing else is required */
+	if (op == CODEC_OP_AUTH)
+		return has_string(root, "token") ? RM_PE_NONE :
+						   RM_PE_MISSING_FIELD;
 	if (op != CODEC_OP_PING && op != CODEC_OP_DIRECT &&
 	    !has_string(root, "room_id"))
 		return RM_PE_MISSING_FIELD;

@@ -52,15 +52,31 @@ static const struct uopt uopts[] = {
 	U("reassembly-timeout-s", reassembly_timeout_s, 0, 3600),
 	U("max-rooms-per-connection", max_rooms_per_connection, 1, 100000),
 	U("max-messages-per-second", max_messages_per_second, 0, 1000000),
+	U("history-size", history_size, 0, 100000),
+	U("history-bytes", history_bytes, 0, (uint64_t)1 << 40),
+	U("history-ttl-s", history_ttl_s, 0, 30u * 86400),
+	U("auth-timeout-s", auth_timeout_s, 1, 86400),
 };
 #define N_UOPTS (sizeof(uopts) / sizeof(uopts[0]))
 
 static const char *const other_names[] = {
-	"drop-policy", "presence-events", "allowed-origins",
-	"status", "default", "raw",	/* lws's own: accepted, ignored */
-	"history-size", "history-db", "auth-secret", "auth-secret-file",
-	"auth-timeout-s", "auth-alg",	/* history-db refused; auth-* kept */
-	"api-key", "api-key-file",	/* checked, kept by the API glue */
+	"drop-policy",
+	"presence-events",
+	"allowed-origins",
+	"status",
+	"default",
+	"raw", /* lws's own: accepted, ignored */
+	"history-db",
+	"auth-secret",
+	"auth-secret-file",
+	"auth-alg",
+	"auth-public-key-file",
+	"auth-audience",
+	"auth-issuer",
+	"api-key",
+	"api-key-file", /* checked, kept by the API glue */
+	"redis-url",
+	"redis-prefix", /* checked: the cluster */
 };
 
 static uint64_t

@@ -9,6 +9,7 @@
  * only ever given to EVP_DigestVerify.
  */
 #include "auth.h"
+#include "rm_err.h"
 
 #include "codec.h"
 
@@ -69,18 +70,6 @@ static const char *const alg_names[] = {
 	[AUTH_ALG_RS256] = "RS256",
 	[AUTH_ALG_ES256] = "ES256",
 };
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *
 auth_strerror(enum auth_err e)
@@ -159,17 +148,18 @@ file_read(const char *path, size_t *len, struct key_sig *sig, char *err,
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		rm_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		goto bail;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > AUTH_KEY_FILE_MAX) {
-		seterr(err, errlen, "%s: not a regular file of at most %d bytes",
-		       path, AUTH_KEY_FILE_MAX);
+		rm_seterr(err, errlen,
+			  "%s: not a regular file of at most %d bytes", path,
+			  AUTH_KEY_FILE_MAX);
 		goto bail;
 	}
 	buf = malloc(AUTH_KEY_FILE_MAX + 1);
 	if (!buf) {
-		seterr(err, errlen, "%s: out of memory", path);
+		rm_seterr(err, errlen, "%s: out of memory", path);
 		goto bail;
 	}
 	/* read up to one byte over the bound, so a file that grew is seen */
@@ -178,8 +168,9 @@ file_read(const char *path, size_t *len, struct key_sig *sig, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || got + (size_t)n > AUTH_KEY_FILE_MAX) {
-			seterr(err, errlen, "%s: %s", path, n < 0 ?
-			       strerror(errno) : "grew over the size bound");
+			rm_seterr(err, errlen, "%s: %s", path,
+				  n < 0 ? strerror(errno) :
+					  "grew over the size bound");
 			goto bail;
 		}
 		got += (size_t)n;
@@ -210,12 +201,12 @@ secret_take(struct key *k, const char *buf, size_t len, const char *what,
 	if (len && buf[len - 1] == '\r')
 		len--;
 	if (!len) {
-		seterr(err, errlen, "%s: the HS256 secret is empty", what);
+		rm_seterr(err, errlen, "%s: the HS256 secret is empty", what);
 		return -1;
 	}
 	k->secret = malloc(len);
 	if (!k->secret) {
-		seterr(err, errlen, "%s: out of memory", what);
+		rm_seterr(err, errlen, "%s: out of memory", what);
 		return -1;
 	}
 	memcpy(k->secret, buf, len);
@@ -233,13 +224,16 @@ pkey_fits(EVP_PKEY *pk, enum auth_alg alg, const char *path, char *err,
 
 	if (alg == AUTH_ALG_RS256) {
 		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
-			seterr(err, errlen, "%s: not an RSA public key (auth-alg RS256)",
-			       path);
+			rm_seterr(err, errlen,
+				  "%s: not an RSA public key (auth-alg RS256)",
+				  path);
 			return -1;
 		}
 		if (EVP_PKEY_get_bits(pk) < AUTH_RSA_MIN_BITS) {
-			seterr(err, errlen, "%s: RSA key of %d bits; RS256 needs at least %d",
-			       path, EVP_PKEY_get_bits(pk), AUTH_RSA_MIN_BITS);
+			rm_seterr(
+				err, errlen,
+				"%s: RSA key of %d bits; RS256 needs at least %d",
+				path, EVP_PKEY_get_bits(pk), AUTH_RSA_MIN_BITS);
 			return -1;
 		}
 		return 0;
@@ -248,8 +242,9 @@ pkey_fits(EVP_PKEY *pk, enum auth_alg alg, const char *path, char *err,
 	    !EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) ||
 	    strcmp(group, "prime256v1")) {
 		ERR_clear_error();
-		seterr(err, errlen, "%s: not an EC P-256 public key (auth-alg ES256)",
-		       path);
+		rm_seterr(err, errlen,
+			  "%s: not an EC P-256 public key (auth-alg ES256)",
+			  path);
 		return -1;
 	}
 	return 0;
@@ -278,7 +273,8 @@ key_load_file(struct key *k, const char *path, enum auth_alg alg,
 	BIO_free(bio);
 	ERR_clear_error();	/* the queue is per thread, shared with TLS */
 	if (!k->pkey) {
-		seterr(err, errlen, "%s: no PEM \"PUBLIC KEY\" could be read", path);
+		rm_seterr(err, errlen,
+			  "%s: no PEM \"PUBLIC KEY\" could be read", path);
 		goto out;
 	}
 	rc = pkey_fits(k->pkey, alg, path, err, errlen);
@@ -313,29 +309,38 @@ config_alg(const struct auth_config *cfg, enum auth_alg *alg, char *err,
 	else if (!strcmp(name, "ES256"))
 		*alg = AUTH_ALG_ES256;
 	else {
-		seterr(err, errlen, "auth-alg: \"%s\" is not HS256, RS256 or ES256",
-		       name);
+		rm_seterr(err, errlen,
+			  "auth-alg: \"%s\" is not HS256, RS256 or ES256",
+			  name);
 		return -1;
 	}
 	if (secrets > 1) {
-		seterr(err, errlen, "auth-secret and auth-secret-file are both set");
+		rm_seterr(err, errlen,
+			  "auth-secret and auth-secret-file are both set");
 		return -1;
 	}
 	if (secrets && cfg->public_key_file) {
-		seterr(err, errlen, "auth-public-key-file and an HS256 secret are both set");
+		rm_seterr(
+			err, errlen,
+			"auth-public-key-file and an HS256 secret are both set");
 		return -1;
 	}
 	if (!secrets && !cfg->public_key_file) {
-		seterr(err, errlen, "auth: no key (auth-secret, auth-secret-file or auth-public-key-file)");
+		rm_seterr(
+			err, errlen,
+			"auth: no key (auth-secret, auth-secret-file or auth-public-key-file)");
 		return -1;
 	}
 	if (*alg == AUTH_ALG_HS256 && !secrets) {
-		seterr(err, errlen, "auth-public-key-file needs auth-alg RS256 or ES256, not HS256");
+		rm_seterr(
+			err, errlen,
+			"auth-public-key-file needs auth-alg RS256 or ES256, not HS256");
 		return -1;
 	}
 	if (*alg != AUTH_ALG_HS256 && secrets) {
-		seterr(err, errlen, "%s goes with auth-alg HS256, not %s",
-		       cfg->secret ? "auth-secret" : "auth-secret-file", name);
+		rm_seterr(err, errlen, "%s goes with auth-alg HS256, not %s",
+			  cfg->secret ? "auth-secret" : "auth-secret-file",
+			  name);
 		return -1;
 	}
 	return 0;
@@ -363,7 +368,7 @@ auth_keyring_create(const struct auth_config *cfg, char *err, size_t errlen)
 
 	kr = calloc(1, sizeof(*kr));
 	if (!kr) {
-		seterr(err, errlen, "auth: out of memory");
+		rm_seterr(err, errlen, "auth: out of memory");
 		return NULL;
 	}
 	if (config_alg(cfg, &kr->alg, err, errlen))
@@ -375,7 +380,7 @@ auth_keyring_create(const struct auth_config *cfg, char *err, size_t errlen)
 	/* json-c refuses nesting that reaches its depth: one more */
 	kr->tok = json_tokener_new_ex(AUTH_JSON_DEPTH + 1);
 	if (fail || !kr->tok) {
-		seterr(err, errlen, "auth: out of memory");
+		rm_seterr(err, errlen, "auth: out of memory");
 		goto bail;
 	}
 	json_tokener_set_flags(kr->tok, JSON_TOKENER_STRICT);
@@ -387,11 +392,13 @@ auth_keyring_create(const struct auth_config *cfg, char *err, size_t errlen)
 			       "auth-secret", err, errlen)) {
 		goto bail;
 	}
-	seterr(err, errlen, "%s", "");
+	rm_seterr(err, errlen, "%s", "");
 	if (kr->key.secret && kr->key.secret_len < AUTH_HS256_MIN_KEY)
-		seterr(err, errlen, "%s: the HS256 secret is %zu bytes; RFC 7518 asks for at least %d",
-		       kr->path ? kr->path : "auth-secret", kr->key.secret_len,
-		       AUTH_HS256_MIN_KEY);
+		rm_seterr(
+			err, errlen,
+			"%s: the HS256 secret is %zu bytes; RFC 7518 asks for at least %d",
+			kr->path ? kr->path : "auth-secret", kr->key.secret_len,
+			AUTH_HS256_MIN_KEY);
 	return kr;
 
 bail:
@@ -441,8 +448,8 @@ auth_keyring_poll(struct auth_keyring *kr, time_t now, char *err,
 	kr->bad = seen;
 	if (seen.err) {
 		kr->have_bad = 1;
-		seterr(err, errlen, "%s: %s; keeping the key in use", kr->path,
-		       strerror(seen.err));
+		rm_seterr(err, errlen, "%s: %s; keeping the key in use",
+			  kr->path, strerror(seen.err));
 		return -1;
 	}
 	if (key_load_file(&k, kr->path, kr->alg, &loaded, err, errlen)) {
@@ -568,19 +575,21 @@ header_check(struct auth_keyring *kr, const unsigned char *h, size_t len,
 	enum auth_err rc = AUTH_OK;
 
 	if (!o) {
-		seterr(err, errlen, "header is not a JSON object");
+		rm_seterr(err, errlen, "header is not a JSON object");
 		return AUTH_E_HEADER;
 	}
 	if (!json_object_object_get_ex(o, "alg", &v) ||
 	    !json_str_is(v, alg_names[kr->alg])) {
 		/* the token's text goes to a log: name it only if it is tame */
-		seterr(err, errlen, "header alg %s is not %s",
-		       alg_printable(v) ? json_object_get_string(v) :
-		       v ? "(unprintable)" : "(absent)", alg_names[kr->alg]);
+		rm_seterr(err, errlen, "header alg %s is not %s",
+			  alg_printable(v) ? json_object_get_string(v) :
+			  v		   ? "(unprintable)" :
+					     "(absent)",
+			  alg_names[kr->alg]);
 		rc = AUTH_E_ALG;
 	} else if (json_object_object_get_ex(o, "crit", NULL)) {
 		/* RFC 7515 4.1.11: extensions we do not know must be refused */
-		seterr(err, errlen, "header has crit");
+		rm_seterr(err, errlen, "header has crit");
 		rc = AUTH_E_HEADER;
 	}
 	json_object_put(o);
@@ -785,8 +794,8 @@ claims_check(struct auth_keyring *kr, struct json_object *o, time_t now,
 	if (claim_int(o, "exp", exp) != 1)
 		return AUTH_E_EXP;
 	if ((int64_t)now >= *exp) {
-		seterr(err, errlen, "token expired at %lld, now %lld",
-		       (long long)*exp, (long long)now);
+		rm_seterr(err, errlen, "token expired at %lld, now %lld",
+			  (long long)*exp, (long long)now);
 		return AUTH_E_EXPIRED;
 	}
 	r = claim_int(o, "nbf", &nbf);
@@ -867,7 +876,7 @@ auth_verify(struct auth_keyring *kr, const char *token, size_t len,
 	enum auth_err rc;
 
 	*out = NULL;
-	seterr(err, errlen, "%s", "");
+	rm_seterr(err, errlen, "%s", "");
 	rc = len > AUTH_TOKEN_MAX ? AUTH_E_TOO_LONG :
 	     token_split(token, len, &d1, &d2);
 	if (rc)
@@ -902,7 +911,7 @@ auth_verify(struct auth_keyring *kr, const char *token, size_t len,
 		rc = claims_build(payload, exp, out);
 out:
 	if (rc && err && errlen && !err[0])
-		seterr(err, errlen, "%s", auth_strerror(rc));
+		rm_seterr(err, errlen, "%s", auth_strerror(rc));
 	json_object_put(payload);
 	free(buf);
 	return rc;

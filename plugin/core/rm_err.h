@@ -2,10 +2,16 @@
  * rm_err.h: the return codes of roomcast's core modules.
  *
  * Core functions return 0 (RM_OK) or one of these negative codes, in the
- * manner of libuv's UV_E*; rm_strerror() gives the text. Pure header.
+ * manner of libuv's UV_E*; rm_strerror() gives the text. Where a caller
+ * wants words for a person (a start error, a log line), functions take an
+ * err buffer that rm_seterr() fills. Pure header.
  */
 #ifndef RM_ERR_H
 #define RM_ERR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 
 enum rm_err {
 	RM_OK = 0,
@@ -37,6 +43,19 @@ rm_strerror(int err)
 		return "no such entry";
 	}
 	return "unknown error";
+}
+
+/* Writes the printf-style reason into @err (@errlen bytes), if given. */
+static inline void __attribute__((format(printf, 3, 4)))
+rm_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 #endif

@@ -93,18 +93,6 @@ struct store {
 /* ---- helpers ---- */
 
 static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
 ts_add_ms(struct timespec *ts, unsigned int ms)
 {
 	ts->tv_sec += ms / 1000;
@@ -201,27 +189,32 @@ check_identity(sqlite3 *db, const char *path, char *err, size_t errlen)
 	if (rc == SQLITE_OK)
 		tables = query_int(db, "SELECT count(*) FROM sqlite_master", &rc);
 	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "history-db %s: %s", path,
-			rc == SQLITE_NOTADB ? "not an SQLite database" :
-			sqlite3_errstr(rc));
+		rm_seterr(err, errlen, "history-db %s: %s", path,
+			  rc == SQLITE_NOTADB ? "not an SQLite database" :
+						sqlite3_errstr(rc));
 		return -1;
 	}
 	if (app == 0 && tables == 0)
 		return 0;	/* empty: made ours after the journal mode */
 	if (app != STORE_APP_ID) {
-		set_err(err, errlen, "history-db %s: not a roomcast database "
-			"(application_id %lld)", path, (long long)app);
+		rm_seterr(err, errlen,
+			  "history-db %s: not a roomcast database "
+			  "(application_id %lld)",
+			  path, (long long)app);
 		return -1;
 	}
 	if (ver > STORE_SCHEMA_VERSION) {
-		set_err(err, errlen, "history-db %s: schema version %lld is "
-			"newer than this server's (%d)", path, (long long)ver,
-			STORE_SCHEMA_VERSION);
+		rm_seterr(err, errlen,
+			  "history-db %s: schema version %lld is "
+			  "newer than this server's (%d)",
+			  path, (long long)ver, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (ver != STORE_SCHEMA_VERSION) {
-		set_err(err, errlen, "history-db %s: unknown schema version "
-			"%lld", path, (long long)ver);
+		rm_seterr(err, errlen,
+			  "history-db %s: unknown schema version "
+			  "%lld",
+			  path, (long long)ver);
 		return -1;
 	}
 	return 1;
@@ -260,9 +253,9 @@ setup_db(struct store *s, const char *path, char *err, size_t errlen)
 					SQLITE_PREPARE_PERSISTENT,
 					&s->stmt[i], NULL);
 	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "history-db %s: %s", path,
-			rc == SQLITE_BUSY ? "locked by another process" :
-			sqlite3_errmsg(s->db));
+		rm_seterr(err, errlen, "history-db %s: %s", path,
+			  rc == SQLITE_BUSY ? "locked by another process" :
+					      sqlite3_errmsg(s->db));
 		return -1;
 	}
 	return 0;
@@ -293,8 +286,8 @@ lock_file(struct store *s, const char *path, char *err, size_t errlen)
 {
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0) {
-		set_err(err, errlen, "history-db %s: cannot open: %s", path,
-			strerror(errno));
+		rm_seterr(err, errlen, "history-db %s: cannot open: %s", path,
+			  strerror(errno));
 		return -1;
 	}
 	/*
@@ -303,9 +296,9 @@ lock_file(struct store *s, const char *path, char *err, size_t errlen)
 	 * server on the same file fails here, before touching it.
 	 */
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB)) {
-		set_err(err, errlen, "history-db %s: %s", path,
-			errno == EWOULDBLOCK ? "locked by another process" :
-			strerror(errno));
+		rm_seterr(err, errlen, "history-db %s: %s", path,
+			  errno == EWOULDBLOCK ? "locked by another process" :
+						 strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -320,7 +313,7 @@ store_open(const char *path, const struct store_opts *opts, char *err,
 	int rc;
 
 	if (!s) {
-		set_err(err, errlen, "history-db %s: out of memory", path);
+		rm_seterr(err, errlen, "history-db %s: out of memory", path);
 		return NULL;
 	}
 	opts_defaults(&s->o, opts);
@@ -338,15 +331,17 @@ store_open(const char *path, const struct store_opts *opts, char *err,
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "history-db %s: cannot open: %s", path,
-			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		rm_seterr(err, errlen, "history-db %s: cannot open: %s", path,
+			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto bail;
 	}
 	if (setup_db(s, path, err, errlen))
 		goto bail;
 	if (pthread_create(&s->thread, NULL, writer_main, s)) {
-		set_err(err, errlen, "history-db %s: cannot start the writer "
-			"thread", path);
+		rm_seterr(err, errlen,
+			  "history-db %s: cannot start the writer "
+			  "thread",
+			  path);
 		goto bail;
 	}
 	s->thread_started = 1;
@@ -481,10 +476,10 @@ store_load(struct store *s, int (*cb)(void *arg, const struct store_room *),
 	if (rc == SQLITE_OK)
 		rc = exec(s->db, "COMMIT");
 	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "history-db %s: load: %s",
-			sqlite3_db_filename(s->db, "main"),
-			rc == SQLITE_ABORT ? "refused by the caller" :
-			sqlite3_errstr(rc));
+		rm_seterr(err, errlen, "history-db %s: load: %s",
+			  sqlite3_db_filename(s->db, "main"),
+			  rc == SQLITE_ABORT ? "refused by the caller" :
+					       sqlite3_errstr(rc));
 		exec(s->db, "ROLLBACK");
 	}
 	pthread_mutex_lock(&s->mu);

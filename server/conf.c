@@ -254,6 +254,7 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 			else if (o->port == CONF_PORT_NO_LISTEN)
 				set_port(vh, -1);	/* --workers: accept.c */
 			sum->ws_port = port_of(vh);
+			sum->ws_tls = get_str(vh, "host-ssl-cert") != NULL;
 			for (k = 0; k < o->n_options; k++)
 				json_object_object_add(pvo, o->opt_name[k],
 					json_object_new_string(o->opt_value[k]));

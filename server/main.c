@@ -453,6 +453,19 @@ become_worker(struct conf_overrides *o, char *dir,
 			"port\n");
 		return -1;
 	}
+	/*
+	 * The workers' shared listener (accept.c) hands sockets to a vhost
+	 * made without a listener, and lws 4.1.6 does not set up server TLS
+	 * for such a vhost: a wss:// port would answer in plain text. So not
+	 * yet: terminate TLS in front (docs/DEPLOY.md), or one lwsws per core.
+	 */
+	if (sum->ws_tls) {
+		fprintf(stderr,
+			"roomcast-server: --workers: not with a TLS "
+			"WebSocket vhost in this version; terminate TLS in front "
+			"of the workers (docs/DEPLOY.md)\n");
+		return -1;
+	}
 	idx = workers_run(n_workers, &is_worker);
 	if (!is_worker)
 		return idx ? -1 : 1;

@@ -11,6 +11,7 @@ import time
 import pytest
 
 import redisctl
+import tlsmode
 from serverctl import Server, ServerError
 from wsclient import (WsClient, get_stats, http_get, unique_room, wait_for)
 
@@ -461,6 +462,14 @@ def test_workers_share_the_port_and_are_restarted(start_server, redis):
     import signal
     import socket
     n = 3
+    if tlsmode.ENABLED:
+        # the workers' shared listener cannot serve TLS with lws 4.1.6
+        # (server/main.c): refused at start, never wss:// in plain text
+        with pytest.raises(ServerError) as e:
+            start_server({"redis-url": redis.url},
+                         extra_args=["--workers", str(n)])
+        assert "not with a TLS WebSocket vhost" in str(e.value)
+        return
     s = start_server({"redis-url": redis.url}, extra_args=["--workers", str(n)])
     s.stop()
     # worker i's status port is the status port + i: find n free in a row

@@ -271,6 +271,9 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 				json_object_object_add(pvo, "default",
 					json_object_new_string("1"));
 			note_api(pvo, sum);
+			/* --option's values are in pvo by now */
+			if (get_str(pvo, "redis-url"))
+				sum->redis = 1;
 		} else if (mounts_status(vh)) {
 			if (o->status_port == 0)
 				continue;	/* --status-port 0: no status vhost */

@@ -49,6 +49,7 @@ struct conf_summary {
 	int ws_port;			/* -1 if no WebSocket vhost */
 	int status_port;		/* -1 if no status vhost */
 	int ws_tls;			/* the WebSocket vhost has a TLS key */
+	int redis;			/* a roomcast vhost names redis-url */
 	struct rconf_process options;	/* process-wide, and who gave them */
 	char status_iface[64];		/* its "interface", "" if none */
 	/* the server API's key options, as the roomcast vhost has them */

@@ -406,30 +406,6 @@ stop(void)
 	uv_loop_close(&uv_loop);
 }
 
-/* 1 if redis-url is set by --option or in a file of @dir's conf.d. */
-static int
-names_redis(const struct conf_overrides *o, const char *dir)
-{
-	char path[512], buf[65536];
-	unsigned int i;
-	FILE *f;
-	size_t n;
-	int found = 0;
-
-	for (i = 0; i < o->n_options; i++)
-		if (!strcmp(o->opt_name[i], "redis-url"))
-			return 1;
-	snprintf(path, sizeof(path), "grep -rl '\"redis-url\"' '%s' "
-		 "2>/dev/null", dir);
-	f = popen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	found = n > 0;
-	pclose(f);
-	return found;
-}
-
 /*
  * --workers N > 1: the parent supervises (returns 1 to exit 0, or -1 to
  * exit 2); each worker returns 0 with @o set to its ports: the WebSocket
@@ -441,7 +417,7 @@ become_worker(struct conf_overrides *o, char *dir,
 {
 	int is_worker, idx;
 
-	if (!names_redis(o, dir)) {
+	if (!sum->redis) {
 		conf_remove(dir);
 		fprintf(stderr, "roomcast-server: --workers %u: workers share "
 			"rooms through Redis; set redis-url\n", n_workers);

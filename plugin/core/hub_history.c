@@ -363,18 +363,23 @@ hub_history_leave(struct hub *h, struct member *mb)
 /*---- joins and recovery ----*/
 
 /*
- * Returns 1 if `joined` and the newest @n held msgs fit in @c's ring
- * together: a replay the ring would cut is no replay (never a partial
- * one), so the answer is then recovered:false.
+ * Returns 1 if @joined, the `dropped` notice @c still owes (it goes first)
+ * and the newest @n held msgs all fit in @c's ring: a replay the ring
+ * would cut is no replay (never a partial one), so the answer is then
+ * recovered:false. Counted exactly as sendq_push will count them.
  */
 static int
-replay_fits(const struct client *c, const struct history *hs, uint64_t n)
+replay_fits(const struct client *c, const struct msg *joined,
+	    const struct history *hs, uint64_t n)
 {
-	/* room for `joined` (at most ~300 bytes with the longest ids) */
-	size_t bytes = c->q.bytes + MSG_MAX_FRAME_HDR + 320;
-	uint64_t i;
+	size_t bytes = c->q.bytes + msg_frame_len(joined);
+	uint64_t count = (uint64_t)c->q.count + 1 + n, i;
 
-	if (c->q.count + 1 + n > c->q.max_count)
+	if (c->dropped_pending) {
+		bytes += MSG_MAX_FRAME_HDR + 48; /* as queue_notice asks */
+		count++;
+	}
+	if (count > c->q.max_count)
 		return 0;
 	for (i = 0; i < n && bytes <= c->q.max_bytes; i++)
 		bytes += msg_frame_len(history_get(hs, (unsigned int)
@@ -387,6 +392,7 @@ replay_fits(const struct client *c, const struct history *hs, uint64_t n)
  * asked (since + epoch) and all of it is still held: PROTOCOL.md promises
  * a whole replay or none, never part of one. Only the newest consecutive
  * held msgs count (after a SIGKILL the seq jumped past a lost range).
+ * The answer is made before the fit is judged: its own length counts.
  */
 void
 hub_history_recover(struct hub *h, struct client *c, struct room *room,
@@ -394,9 +400,10 @@ hub_history_recover(struct hub *h, struct client *c, struct room *room,
 {
 	struct room_hist *rh = room->data;
 	const struct history *hs = rh ? &rh->hs : NULL;
-	uint64_t held = rh ? rh->contig : 0, first, i;
+	uint64_t held = rh ? rh->contig : 0, first, i, n;
 	char guest[HUB_USER_ID_MAX], epoch[CODEC_EPOCH_MAX + 1];
 	const char *user = hub_user_id(c, guest);
+	struct msg *joined;
 	int ok;
 
 	if (rh && rh->kept && room->n_members)
@@ -408,14 +415,21 @@ hub_history_recover(struct hub *h, struct client *c, struct room *room,
 		return;
 	}
 	ok = cmd->has_since && cmd->epoch && !strcmp(cmd->epoch, epoch) &&
-	     cmd->since <= room->seq && cmd->since + held >= room->seq &&
-	     (cmd->since == room->seq ||
-	      replay_fits(c, hs, room->seq - cmd->since));
-	hub_send_state(h, c, codec_encode_joined_ex(room->id, user,
-			room->n_members, room->seq, epoch, ok, &cmd->id));
-	if (!ok || cmd->since == room->seq)
+	     cmd->since <= room->seq && cmd->since + held >= room->seq;
+	n = ok ? room->seq - cmd->since : 0;
+	joined = codec_encode_joined_ex(room->id, user, room->n_members,
+					room->seq, epoch, ok, &cmd->id);
+	if (joined && n && !replay_fits(c, joined, hs, n)) {
+		msg_unref(joined);
+		ok = 0;
+		n = 0;
+		joined = codec_encode_joined_ex(room->id, user, room->n_members,
+						room->seq, epoch, 0, &cmd->id);
+	}
+	hub_send_state(h, c, joined); /* NULL: closed 1011 */
+	if (!joined || !n)
 		return;
-	first = hs->count - (room->seq - cmd->since);
+	first = hs->count - n;
 	for (i = first; i < hs->count; i++)
 		hub_send(h, c, history_get(hs, (unsigned int)i));
 }

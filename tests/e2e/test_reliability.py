@@ -30,10 +30,10 @@ def read_responses(sock, n, timeout=5.0):
             status, headers, rest = read_http_head(sock, deadline)
         want = int(headers["content-length"])
         if len(rest) < want:
-            body = read_http_body(sock, headers, rest, deadline)
-            rest = b""
-        else:
-            body, rest = rest[:want], rest[want:]
+            # one recv may carry the end of this body and the start of the
+            # next pipelined answer: keep what lies past Content-Length
+            rest = read_http_body(sock, headers, rest, deadline)
+        body, rest = rest[:want], rest[want:]
         assert len(body) == want, "body cut short: %r" % body
         out.append((status, headers, body))
     return out

@@ -1420,6 +1420,68 @@ recovery_is_all_or_nothing(void)
 	nothing_for(1);
 }
 
+/*
+ * The fit of a replay counts the `joined` answer as made, long ids and
+ * all, and the `dropped` notice owed before it: a ring one byte short of
+ * the whole answers recovered:false, a ring that holds it all replays
+ * everything (found by fuzz_hub's replay_whole).
+ */
+static void
+recovery_fit_counts_the_joined_answer_as_made(void)
+{
+	char room[CODEC_ROOM_MAX + 1], user[CODEC_USER_MAX + 1], epoch[64];
+	char t[512], want[768];
+	static const char rid[] = "\"request-0123456789012345678901234567890"
+				  "123456789012345678\"";
+	size_t need;
+	int budget;
+
+	memset(room, 'r', CODEC_ROOM_MAX);
+	room[CODEC_ROOM_MAX] = '\0';
+	memset(user, 'u', CODEC_USER_MAX);
+	user[CODEC_USER_MAX] = '\0';
+	set_process_options(10, 0);
+	connect_(0, &conf);
+	epoch_of_room(0, room, epoch, sizeof(epoch));
+	broadcast(0, room, "1");
+	broadcast(0, room, "2");
+	broadcast(0, room, "3");
+	drain(0);
+	for (budget = 0; budget < 2; budget++) {
+		int i = 1 + budget;
+
+		snprintf(want, sizeof(want),
+			 "{\"type\":\"joined\",\"id\":%s,"
+			 "\"room_id\":\"%s\",\"user_id\":\"%s\",\"members\":2,"
+			 "\"seq\":3,\"epoch\":\"%s\",\"recovered\":true}",
+			 rid, room, user, epoch);
+		/* longer than the old fixed guess of MSG_MAX_FRAME_HDR + 320 */
+		CU_ASSERT_TRUE_FATAL(frame_of(strlen(want)) > 330);
+		need = frame_of(strlen(want)) +
+		       frame_of(strlen(bc(room, "guest-1", 2, "2"))) +
+		       frame_of(strlen(bc(room, "guest-1", 3, "3")));
+		/* budget 0: one byte short; budget 1: exactly enough */
+		conf2.send_ring_bytes = need - (budget ? 0 : 1);
+		connect_(i, &conf2);
+		snprintf(t, sizeof(t),
+			 "{\"type\":\"join\",\"id\":%s,\"room_id\":"
+			 "\"%s\",\"user_id\":\"%s\",\"since\":1,\"epoch\":"
+			 "\"%s\"}",
+			 rid, room, user, epoch);
+		say(i, t);
+		if (budget) {
+			next_is(i, want);
+			next_is(i, bc(room, "guest-1", 2, "2"));
+			next_is(i, bc(room, "guest-1", 3, "3"));
+		} else {
+			CU_ASSERT_TRUE(take(i, t, sizeof(t)) &&
+				       strstr(t, "\"recovered\":false"));
+		}
+		nothing_for(i);
+		disconnect(i);
+	}
+}
+
 static void
 history_answers_last_n_oldest_first(void)
 {
@@ -1588,6 +1650,8 @@ CU_TestInfo hub_tests[] = {
 	  recovery_replays_all_missed_after_joined },
 	{ "recovery is all or nothing; wrong epoch or since never recovers",
 	  recovery_is_all_or_nothing },
+	{ "recovery's fit counts the joined answer as made",
+	  recovery_fit_counts_the_joined_answer_as_made },
 	{ "history answers the last N, oldest first; errors",
 	  history_answers_last_n_oldest_first },
 	{ "history-size 0: history answers an empty list",

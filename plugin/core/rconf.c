@@ -166,6 +166,11 @@ set_path(char **out, const char *name, const char *value, char *err,
 		snprintf(err, errlen, "%s: an empty path", name);
 		return RM_E_INVAL;
 	}
+	if (strlen(value) >= RCONF_PATH_MAX) {
+		snprintf(err, errlen, "%s: a path longer than %d bytes", name,
+			 RCONF_PATH_MAX - 1);
+		return RM_E_INVAL;
+	}
 	p = strdup(value);
 	if (!p) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -421,6 +426,8 @@ rconf_scope_of(const char *name)
 	for (i = 0; i < RCONF_N_PROCESS; i++)
 		if (!strcmp(name, process_opts[i].name))
 			return RCONF_SCOPE_PROCESS;
+	if (!strcmp(name, "history-db"))
+		return RCONF_SCOPE_PROCESS;
 	return RCONF_SCOPE_VHOST;
 }
 
@@ -473,6 +480,21 @@ rconf_process_take(struct rconf_process *p, const struct rconf *c,
 			 o->name, vhost, (unsigned long long)mine,
 			 p->given_by[i], (unsigned long long)theirs);
 		return RM_E_INVAL;
+	}
+	if (c->history_db && p->history_db[0] &&
+	    strcmp(c->history_db, p->history_db)) {
+		snprintf(err, errlen,
+			 "history-db: vhost '%s' gives %s but vhost '%s' gave "
+			 "%s; it is process-wide (one file holds every vhost's "
+			 "rooms)",
+			 vhost, c->history_db, p->history_db_by, p->history_db);
+		return RM_E_INVAL;
+	}
+	if (c->history_db && !p->history_db[0]) {
+		snprintf(p->history_db, sizeof(p->history_db), "%s",
+			 c->history_db);
+		snprintf(p->history_db_by, sizeof(p->history_db_by), "%s",
+			 vhost);
 	}
 	for (i = 0; i < RCONF_N_PROCESS; i++) {
 		o = &process_opts[i];

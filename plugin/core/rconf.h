@@ -75,6 +75,8 @@ enum rconf_scope {
 #define RCONF_N_PROCESS 5
 /* Longest vhost name kept to name it in a conflict. */
 #define RCONF_VHOST_NAME_MAX 64
+/* Longest file path an option takes (Linux's PATH_MAX, NUL included). */
+#define RCONF_PATH_MAX 4096
 
 /*
  * The process-wide options as the hub takes them: the value some vhost
@@ -88,6 +90,12 @@ struct rconf_process {
 	size_t max_reassembly_bytes;	/* all partial messages together */
 	unsigned int given;		/* options some vhost gave: 1 << i */
 	char given_by[RCONF_N_PROCESS][RCONF_VHOST_NAME_MAX];
+	/*
+	 * history-db, "" if no vhost named it: one file holds every vhost's
+	 * rooms (the hub's history is one), so two vhosts may not name two.
+	 */
+	char history_db[RCONF_PATH_MAX];
+	char history_db_by[RCONF_VHOST_NAME_MAX];
 };
 
 /* Fills @c with PROTOCOL.md's defaults. */

@@ -2,7 +2,7 @@
 
 A ws:// and a wss:// vhost of one process share one hub: a member on each
 is in the same room. Per-vhost options stay per vhost; a process-wide
-option (history-size, max-queued-bytes) given two different values stops
+option (history-size, max-queued-bytes, history-db) given two different values stops
 the start with an error naming both vhosts.
 
 The config is written here (two roomcast vhosts, no status vhost), with a
@@ -124,13 +124,21 @@ def test_ws_and_wss_vhosts_share_rooms(two_vhosts):
 
 
 @pytest.mark.parametrize("option,a,b", [("history-size", 10, 20),
-                                        ("max-queued-bytes", 100000, 200000)])
-def test_process_wide_option_conflict_stops_start(two_vhosts, option, a, b):
+                                        ("max-queued-bytes", 100000, 200000),
+                                        ("history-db", "a.db", "b.db")])
+def test_process_wide_option_conflict_stops_start(two_vhosts, tmp_path, option, a, b):
     """roomcast-server refuses the config before creating any vhost (exit
     2, one line). lwsws 4.1.6 gives a plugin no way to stop it: the
     plugin logs the same error and the second vhost does not serve
     roomcast (docs/CONFIG.md, Option scopes)."""
-    s = two_vhosts({option: a}, {option: b})
+    if option == "history-db":
+        # one hub, one history: two files would split it (history-size
+        # given, so that the first file alone would start)
+        a, b = str(tmp_path / a), str(tmp_path / b)
+        s = two_vhosts({option: a, "history-size": 5},
+                       {option: b, "history-size": 5})
+    else:
+        s = two_vhosts({option: a}, {option: b})
     try:
         s.start()
     except ServerError:

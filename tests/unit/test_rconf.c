@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One numeric option: where it lives and what it accepts. */
@@ -471,6 +472,54 @@ process_option_conflict_names_both_vhosts(void)
 	rconf_free(&b);
 }
 
+/*
+ * history-db is process-wide too (one hub, one history): another vhost may
+ * name the same file or none, never another one; too long a path is
+ * refused where it is set.
+ */
+static void
+history_db_is_one_file_for_every_vhost(void)
+{
+	struct rconf_process p;
+	struct rconf a, same, other, none;
+	char *longp;
+
+	rconf_process_init(&p);
+	CU_ASSERT_STRING_EQUAL(p.history_db, "");
+	CU_ASSERT_EQUAL(rconf_scope_of("history-db"), RCONF_SCOPE_PROCESS);
+	vhost_conf(&a, NULL, NULL);
+	vhost_conf(&same, NULL, NULL);
+	vhost_conf(&other, NULL, NULL);
+	vhost_conf(&none, NULL, NULL);
+	CU_ASSERT_EQUAL(set(&a, "history-db", "/var/lib/rc/h.db"), RM_OK);
+	CU_ASSERT_EQUAL(set(&same, "history-db", "/var/lib/rc/h.db"), RM_OK);
+	CU_ASSERT_EQUAL(set(&other, "history-db", "/tmp/o.db"), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &none, "plain"), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &a, "ws"), RM_OK);
+	CU_ASSERT_STRING_EQUAL(p.history_db, "/var/lib/rc/h.db");
+	CU_ASSERT_STRING_EQUAL(p.history_db_by, "ws");
+	CU_ASSERT_EQUAL(take(&p, &same, "wss"), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &none, "late"), RM_OK);
+	CU_ASSERT_EQUAL(take(&p, &other, "third"), RM_E_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "history-db"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "'third' gives /tmp/o.db"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "'ws' gave /var/lib/rc/h.db"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_of, "process-wide"));
+	CU_ASSERT_STRING_EQUAL(p.history_db, "/var/lib/rc/h.db");
+	longp = malloc(RCONF_PATH_MAX + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longp);
+	memset(longp, 'p', RCONF_PATH_MAX);
+	longp[RCONF_PATH_MAX] = '\0';
+	CU_ASSERT_EQUAL(set(&none, "history-db", longp), RM_E_INVAL);
+	longp[RCONF_PATH_MAX - 1] = '\0';
+	CU_ASSERT_EQUAL(set(&none, "history-db", longp), RM_OK);
+	free(longp);
+	rconf_free(&a);
+	rconf_free(&same);
+	rconf_free(&other);
+	rconf_free(&none);
+}
+
 static void
 history_options_parse(void)
 {
@@ -540,5 +589,7 @@ CU_TestInfo rconf_tests[] = {
 	  process_options_take_what_a_vhost_gives },
 	{ "process-wide option given two values: refused, naming both vhosts",
 	  process_option_conflict_names_both_vhosts },
+	{ "history-db: one file for every vhost, or the start stops",
+	  history_db_is_one_file_for_every_vhost },
 	CU_TEST_INFO_NULL,
 };

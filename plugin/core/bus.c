@@ -236,6 +236,7 @@ int
 bus_parse_url(const char *url, struct bus_url *out, char *err, size_t errlen)
 {
 	const char *p, *at;
+	char why[64];
 
 	memset(out, 0, sizeof(*out));
 	out->port = 6379;
@@ -262,10 +263,8 @@ bus_parse_url(const char *url, struct bus_url *out, char *err, size_t errlen)
 		}
 		p = at + 1;
 	}
-	if (parse_host(p, out, err, errlen)) {
-		char why[64];
-
-		snprintf(why, sizeof(why), "%s", err);
+	/* the reason in a buffer of our own: @err may hold no byte at all */
+	if (parse_host(p, out, why, sizeof(why))) {
 		snprintf(err, errlen, "redis-url: '%s': %s", url, why);
 		return -1;
 	}

@@ -332,7 +332,10 @@ set_auth(struct rconf *c, const char *name, const char *value, char *err,
 int
 rconf_auth_load(struct rconf *c, char *err, size_t errlen)
 {
-	err[0] = '\0';
+	char why[256];
+
+	if (errlen)
+		err[0] = '\0';
 	auth_keyring_destroy(c->keyring);
 	c->keyring = NULL;
 	if (!auth_config_enabled(&c->auth)) {
@@ -346,16 +349,15 @@ rconf_auth_load(struct rconf *c, char *err, size_t errlen)
 			 "auth-secret-file or auth-public-key-file", stray);
 		return RM_E_INVAL;
 	}
-	c->keyring = auth_keyring_create(&c->auth, err, errlen);
-	if (!c->keyring && strncmp(err, "auth-", 5)) {
+	why[0] = '\0';
+	c->keyring = auth_keyring_create(&c->auth, why, sizeof(why));
+	if (!c->keyring && strncmp(why, "auth-", 5))
 		/* a key file's error names the file: name the option too */
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errlen, "%s: %s", c->auth.secret_file ?
 			 "auth-secret-file" : c->auth.public_key_file ?
 			 "auth-public-key-file" : "auth-secret", why);
-	}
+	else
+		snprintf(err, errlen, "%s", why); /* or a warning */
 	return c->keyring ? RM_OK : RM_E_INVAL;
 }
 

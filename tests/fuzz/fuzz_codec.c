@@ -436,6 +436,50 @@ has_nul_escape(const char *s, size_t len)
 	return 0;
 }
 
+/* The value of the four hex digits at @p; -1 if they are not all hex. */
+static long
+hex4(const char *p)
+{
+	char d[5];
+	char *end;
+	long v;
+
+	memcpy(d, p, 4);
+	d[4] = '\0';
+	v = strtol(d, &end, 16);
+	return end == d + 4 ? v : -1;
+}
+
+/*
+ * Returns 1 if @s holds a surrogate pair escape for U+1D800..U+1DFFF,
+ * U+2D800.. and the like: json-c 0.16 turns a code point whose low 16 bits
+ * look like a surrogate into U+FFFD ("\ud837\ude00" gives "\ufffd"), so
+ * its tree is no reference for that string; the codec joins the pair as
+ * RFC 8259 says (unit test_codec.c checks it).
+ */
+static int
+has_mangled_pair(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+	long hi, lo, cp;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 12) {
+		if (p[1] == 'u' && p[6] == '\\' && p[7] == 'u') {
+			hi = hex4(p + 2);
+			lo = hex4(p + 8);
+			if (hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 &&
+			    lo <= 0xdfff) {
+				cp = 0x10000 + ((hi - 0xd800) << 10) +
+				     (lo - 0xdc00);
+				if ((cp & 0xf800) == 0xd800)
+					return 1;
+			}
+		}
+		p += p[1] == '\\' ? 2 : 1;
+	}
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -455,8 +499,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!valid)
 		return 0;	/* the hub closes with 1007 */
 
-	/* json-c cuts keys at U+0000: its tree is no reference then */
-	lax = has_nul_escape(text, size);
+	/* json-c cuts keys at U+0000 and mangles some pairs: no reference */
+	lax = has_nul_escape(text, size) || has_mangled_pair(text, size);
 	rfc = ref_json_valid(text, size, &depth);
 	if (rfc == RJ_NONE)
 		CHECK("json_valid_ref", !codec_json_valid(text, size));

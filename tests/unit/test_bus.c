@@ -112,6 +112,13 @@ url_errors_name_the_option(void)
 		err[0] = '\0';
 		CU_ASSERT_EQUAL(bus_parse_url(bad[i], &u, err, sizeof(err)), -1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "redis-url"));
+		/* no room for a reason: nothing written, nothing read back */
+		memset(err, 'x', sizeof(err));
+		CU_ASSERT_EQUAL(bus_parse_url(bad[i], &u, err, 0), -1);
+		CU_ASSERT_EQUAL(err[0], 'x');
+		/* a short one is cut, and ended */
+		CU_ASSERT_EQUAL(bus_parse_url(bad[i], &u, err, 4), -1);
+		CU_ASSERT_STRING_EQUAL(err, "red");
 	}
 }
 

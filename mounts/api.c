@@ -6,9 +6,15 @@
  * the answer from HTTP_WRITEABLE, then completes the transaction so the
  * connection serves the next request (keep-alive).
  *
+ * Clustered (PROTOCOL.md, Cluster over Redis), a publish is numbered in
+ * Redis (cluster_api_publish()): the request waits for the reply in a
+ * `struct api_wait`, which outlives a connection that closes meanwhile,
+ * and the answer is written at the next HTTP_WRITEABLE.
+ *
  * Memory: a request holds its body (<= max-message-size) and its answer;
- * at most API_MAX_BODIES requests hold a body at once (more get 503), so
- * the API's buffers are bounded whatever the number of connections.
+ * at most API_MAX_BODIES requests hold a body at once (more get 503), and
+ * a request waiting for Redis keeps its body until answered, so the API's
+ * buffers are bounded whatever the number of connections.
  */
 #if !defined(LWS_PLUGIN_STATIC)
 #define LWS_DLL
@@ -20,6 +26,7 @@
 #include "api_mount.h"
 #include "apikey.h"
 #include "chunked.h"
+#include "cluster.h"
 #include "glue.h"
 #include "rconf.h"
 #include "rm_clock.h"
@@ -35,6 +42,8 @@
 /* The longest path served: /api/history/ and a 128-byte room id. */
 #define API_PATH_MAX 192
 
+struct api_wait;
+
 struct api_conn {
 	enum api_method method;
 	unsigned int reject;	/* answered when the body has been read */
@@ -42,6 +51,8 @@ struct api_conn {
 	int close_after;	/* the rest of the body is not read: close */
 	int answering;		/* headers written, body to write */
 	int holds_body;		/* counted in bodies_held */
+	int ready;		/* Redis answered: headers at WRITEABLE */
+	struct api_wait *wait;	/* waiting for Redis */
 	int is_chunked;		/* Transfer-Encoding: chunked, decoded here */
 	struct chunked ch;
 	char path[API_PATH_MAX];
@@ -52,9 +63,24 @@ struct api_conn {
 	size_t sent;
 };
 
+/*
+ * A request waiting for Redis (clustered). ->a is NULL once its connection
+ * has closed (api_mount_closed): the replies are then dropped. Freed at
+ * its last reply; redis.c answers every command sent, NULL when the
+ * connection fails, within its command timeout.
+ */
+struct api_wait {
+	struct api_conn *a;
+	struct lws *wsi;
+	struct api_req req;
+	unsigned int sent, got;	/* commands sent; replies come in order */
+	int failed;		/* some reply: Redis unreachable */
+	struct api_result res[];	/* one per room, in the request's order */
+};
+
 static struct apikey api_key;
 static const struct rconf *api_conf_of;	/* the vhost that set the key */
-static unsigned int bodies_held, in_flight;
+static unsigned int bodies_held, in_flight, waiting;
 
 int
 api_mount_uri(struct lws *wsi, char *buf, size_t len)
@@ -128,7 +154,7 @@ api_mount_forget(const struct rconf *conf)
 unsigned int
 api_mount_in_flight(void)
 {
-	return in_flight;
+	return in_flight + waiting;
 }
 
 static void
@@ -150,6 +176,8 @@ api_mount_closed(struct api_conn **ac)
 
 	if (!a)
 		return;
+	if (a->wait)
+		a->wait->a = NULL;	/* its replies come to no one */
 	if (a->answering)
 		in_flight--;
 	drop_body(a);
@@ -198,6 +226,10 @@ api_mount_writeable(struct lws *wsi, struct api_conn **ac)
 	size_t n = a->out.len - a->sent;
 	int fin = n <= API_CHUNK, close_after = a->close_after;
 
+	if (a->ready) {		/* Redis answered (clustered) */
+		a->ready = 0;
+		return answer(wsi, a, a->status);
+	}
 	if (!a->answering)
 		return 0;
 	if (!fin)
@@ -217,6 +249,115 @@ api_mount_writeable(struct lws *wsi, struct api_conn **ac)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+static void
+wait_free(struct api_wait *w)
+{
+	api_req_free(&w->req);
+	free(w);
+	waiting--;
+}
+
+/* @w's last reply came: its answer is written at the next WRITEABLE. */
+static void
+wait_done(struct api_wait *w)
+{
+	struct api_conn *a = w->a;
+
+	if (a) {
+		a->wait = NULL;
+		if (w->failed)
+			a->status = api_error(&a->out, 503, "unavailable",
+					      w->sent > 1 ? "the cluster's Redis "
+					      "cannot be reached; some rooms may "
+					      "have been published" : "the "
+					      "cluster's Redis cannot be reached");
+		else
+			a->status = api_answer_results(&a->out, &w->req,
+						       w->res);
+		a->ready = 1;
+		lws_callback_on_writable(w->wsi);
+	}
+	wait_free(w);
+}
+
+static void
+on_published(void *arg, int err, uint64_t seq, const char *epoch,
+	     int repeated)
+{
+	struct api_wait *w = arg;
+	struct api_result *r = &w->res[w->got++];
+
+	if (err) {
+		w->failed = 1;
+	} else {
+		r->seq = seq;
+		lws_strncpy(r->epoch, epoch, sizeof(r->epoch));
+		if (!repeated)	/* counted as a member's broadcast is */
+			rm_stats.messages_received++;
+	}
+	if (w->got == w->sent)
+		wait_done(w);
+}
+
+/*
+ * A publish or broadcast through Redis: one script per room, answered at
+ * the last reply. Takes @req. Redis down: 503 at once.
+ */
+static int
+wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	int one = req->route == API_R_PUBLISH;
+	unsigned int n = one ? 1 : req->n_rooms, i;
+	struct api_wait *w = calloc(1, sizeof(*w) + n * sizeof(w->res[0]));
+
+	if (!w) {
+		api_req_free(req);
+		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
+						"out of memory"));
+	}
+	waiting++;
+	w->req = *req;		/* the broadcast's rooms are now w's */
+	w->a = a;
+	w->wsi = wsi;
+	for (i = 0; i < n; i++, w->sent++)
+		if (cluster_api_publish(one ? req->room : req->rooms[i],
+					req->sender, req->content,
+					req->content_len, one ? req->idem : NULL,
+					one ? req->idem_len : 0, on_published, w))
+			break;
+	if (w->sent < n)
+		w->failed = 1;
+	if (!w->sent) {
+		wait_free(w);
+		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
+			      "the cluster's Redis cannot be reached"));
+	}
+	a->wait = w;
+	return 0;
+}
+
+/*
+ * Clustered: a publish or broadcast runs through Redis (one numbering per
+ * room, members on every process); the other requests would see this
+ * process's rooms alone and answer 503 (docs/CLUSTER.md, Server API).
+ */
+static int
+run_clustered(struct lws *wsi, struct api_conn *a)
+{
+	struct api_req req;
+	unsigned int st = api_parse(a->method, a->path, a->query, a->body,
+				    a->len, &req, &a->out);
+
+	if (!st && (req.route == API_R_PUBLISH ||
+		    req.route == API_R_BROADCAST))
+		return wait_publish(wsi, a, &req);
+	api_req_free(&req);
+	if (!st)
+		st = api_error(&a->out, 503, "unavailable", "this request "
+			       "does not span the cluster in this version");
+	return answer(wsi, a, st);
+}
+
 /* Runs the request whose body (if any) is read, and answers it. */
 static int
 run(struct lws *wsi, struct api_conn *a)
@@ -226,11 +367,14 @@ run(struct lws *wsi, struct api_conn *a)
 						: 1 << 20,
 	};
 	unsigned int st;
+	int up;
 
 	/* the key may have gone (a vhost destroyed) while the body came */
 	if (!glue_hub || !api_key.set)
 		return answer(wsi, a, api_error(&a->out, 404, "not_found",
 						NULL));
+	if (cluster_status(&up))
+		return run_clustered(wsi, a);
 	wakes_begin();	/* members written in batches while publishes stream */
 	st = api_handle(glue_hub, &conf, a->method, a->path, a->query,
 			a->body, a->len, rm_clock_ms(), &a->out);
@@ -457,7 +601,7 @@ int
 api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
 	       size_t len)
 {
-	if (!a || a->answering)
+	if (!a || a->answering || a->wait || a->ready)
 		return 0;	/* read and forgotten */
 	if (a->is_chunked)
 		return body_chunked(wsi, a, in, len);
@@ -476,7 +620,7 @@ api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
 int
 api_mount_body_done(struct lws *wsi, struct api_conn *a)
 {
-	if (!a || a->answering)
+	if (!a || a->answering || a->wait || a->ready)
 		return 0;
 	if (a->reject)
 		return answer(wsi, a, a->reject);

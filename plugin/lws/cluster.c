@@ -40,8 +40,6 @@
 #define CLUSTER_REFRESH_MS 20000
 /* A room's numbering outlives its last message while it has members. */
 #define CLUSTER_META_TTL_S 86400
-/* history-ttl-s's default (PROTOCOL.md, Counters). */
-#define CLUSTER_HISTORY_TTL_S 300
 /* A room's subscription is confirmed within this, or its joins fail. */
 #define CLUSTER_SUBSCRIBE_MS 5000
 /* Channels (un)subscribed in one command. */
@@ -141,6 +139,20 @@ chan_of(const char *room, char *buf, size_t len)
 	int n = bus_name(buf, len, C.prefix, "room", room, strlen(room));
 
 	return n < 0 ? 0 : (size_t)n;
+}
+
+/*
+ * What Redis keeps a room's stream after its last message, and its
+ * numbering after its last member left: history-ttl-s (process-wide,
+ * default 300). At least 1 s: EXPIRE 0 would delete what was just
+ * written, where a single process keeps a room while it is in use.
+ */
+static unsigned int
+history_ttl_s(void)
+{
+	unsigned int t = glue_process_options()->history_ttl_s;
+
+	return t ? t : 1;
 }
 
 static void
@@ -807,7 +819,7 @@ cluster_publish(void *arg, struct client *c, struct room *room,
 		 "\"%s\",\"sender\":\"%s\",\"seq\":", room->id,
 		 hub_user_id(c, user));
 	snprintf(hsize, sizeof(hsize), "%u", C.history_size);
-	snprintf(ttl, sizeof(ttl), "%d", CLUSTER_HISTORY_TTL_S);
+	snprintf(ttl, sizeof(ttl), "%u", history_ttl_s());
 	fresh_epoch(fresh, sizeof(fresh));
 	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
 	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */
@@ -929,8 +941,8 @@ set_count(const char *id, unsigned int count)
 	snprintf(cnt, sizeof(cnt), "%u", count);
 	snprintf(now, sizeof(now), "%" PRId64, t);
 	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
-	snprintf(keep, sizeof(keep), "%d",
-		 C.history_size ? CLUSTER_HISTORY_TTL_S : 0);
+	snprintf(keep, sizeof(keep), "%u",
+		 C.history_size ? history_ttl_s() : 0);
 	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 3, kv, NULL, 8);
 }
 
@@ -1539,13 +1551,25 @@ on_api_publish(struct redisReply *r, void *arg)
 	free(p);
 }
 
+/* PREFIX:idem:ROOM:HEX, the key's bytes in hex (a key may hold any). */
+static void
+idem_name(char *buf, size_t len, const char *room, const char *key,
+	  size_t klen)
+{
+	int n = snprintf(buf, len, "%s:idem:%s:", C.prefix, room);
+	size_t i;
+
+	for (i = 0; n > 0 && i < klen && (size_t)n + 3 <= len; i++, n += 2)
+		snprintf(buf + n, 3, "%02x", (unsigned char)key[i]);
+}
+
 int
 cluster_api_publish(const char *room, const char *sender, const char *content,
-		    size_t len, const char *idem_key, cluster_publish_cb done,
-		    void *arg)
+		    size_t len, const char *idem_key, size_t idem_len,
+		    cluster_publish_cb done, void *arg)
 {
 	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX], chan[BUS_NAME_MAX],
-	     idem[BUS_NAME_MAX + 80], head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80],
+	     idem[BUS_NAME_MAX + 160], head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80],
 	     hsize[16], ttl[16], fresh[64], mttl[16];
 	const char *kv[10] = { meta, hist, chan, idem, head, content, hsize,
 			       ttl, fresh, mttl };
@@ -1560,13 +1584,12 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 	bus_name(hist, sizeof(hist), C.prefix, "hist", room, n);
 	chan_of(room, chan, sizeof(chan));
 	idem[0] = '\0';
-	if (idem_key && *idem_key)
-		snprintf(idem, sizeof(idem), "%s:idem:%s:%s", C.prefix, room,
-			 idem_key);
+	if (idem_key && idem_len)
+		idem_name(idem, sizeof(idem), room, idem_key, idem_len);
 	snprintf(head, sizeof(head), "{\"type\":\"broadcast\",\"room_id\":"
 		 "\"%s\",\"sender\":\"%s\",\"seq\":", room, sender);
 	snprintf(hsize, sizeof(hsize), "%u", C.history_size);
-	snprintf(ttl, sizeof(ttl), "%d", CLUSTER_HISTORY_TTL_S);
+	snprintf(ttl, sizeof(ttl), "%u", history_ttl_s());
 	fresh_epoch(fresh, sizeof(fresh));
 	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
 	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */

@@ -110,8 +110,8 @@ void cluster_tick(int64_t now_ms);
 /*
  * The server API's publish (PROTOCOL.md, Server API) when clustered:
  * numbers, stores and publishes @content (@len bytes of JSON text) to room
- * @room as @sender, with @idem_key ("" or NULL for none) checked in the
- * same script. @done gets 0 with the seq and epoch (@repeated: the key was
+ * @room as @sender, with @idem_key (@idem_len bytes, any; 0 for none)
+ * checked in the same script. @done gets 0 with the seq and epoch (@repeated: the key was
  * seen; nothing was published again), or -1 (Redis unreachable: the API
  * answers 503). Members everywhere, this process's included, get the
  * message through the room's channel. Returns 0, or -1 (down, or out of
@@ -121,7 +121,7 @@ typedef void (*cluster_publish_cb)(void *arg, int err, uint64_t seq,
 				   const char *epoch, int repeated);
 int cluster_api_publish(const char *room, const char *sender,
 			const char *content, size_t len, const char *idem_key,
-			cluster_publish_cb done, void *arg);
+			size_t idem_len, cluster_publish_cb done, void *arg);
 
 /* 1 when clustered; *@up tells whether Redis answers. */
 int cluster_status(int *up);

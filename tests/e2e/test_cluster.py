@@ -655,3 +655,218 @@ def test_fault_mid_traffic_no_duplicate_no_disorder(cluster, redis, fault):
                      for m in msgs if m["type"] != "broadcast" or m["content"] in
                      range(missing[0] - 2, missing[-1] + 3)]))
             assert len(contents) <= sent
+
+
+# ---- the server API across the cluster ------------------------------------
+
+from test_api import KEY as API_KEY, Api  # noqa: E402
+
+
+def test_api_publish_reaches_members_on_every_process(cluster):
+    a, b = cluster(2, api_key=API_KEY, history_size=10)
+    room = unique_room()
+    with WsClient.connect(b.port) as y, WsClient.connect(a.port) as x:
+        j = y.join(room, "y")
+        api = Api(a.status_port)   # a has no member in the room
+        try:
+            st, r1, _ = api.post("/api/publish", {"room_id": room, "content": {"n": 1},
+                                                  "sender": "backend"})
+            assert st == 200 and r1 == {"room_id": room, "seq": 1, "epoch": j["epoch"]}
+            m = y.expect("broadcast")
+            assert m == {"type": "broadcast", "room_id": room, "sender": "backend",
+                         "seq": 1, "content": {"n": 1}}
+            # one numbering with the members' broadcasts, on any process
+            x.join(room, "x")
+            y.broadcast(room, "ws")
+            assert y.expect("broadcast")["seq"] == 2
+            assert x.expect("broadcast")["seq"] == 2
+            st, r2, _ = api.post("/api/publish", {"room_id": room, "content": None})
+            assert st == 200 and r2["seq"] == 3 and r2["epoch"] == j["epoch"]
+            for cl in (x, y):
+                m = cl.expect("broadcast")
+                assert (m["seq"], m["sender"], m["content"]) == (3, "api", None)
+            # held in the room's history (Redis) like a member's broadcast
+            h = y.request({"type": "history", "room_id": room})
+            assert [e["seq"] for e in h["messages"]] == [1, 2, 3]
+            # a room nobody holds is made: seq 1, a new epoch
+            other = unique_room()
+            st, r3, _ = api.post("/api/publish", {"room_id": other, "content": 1})
+            assert st == 200 and r3["seq"] == 1 and r3["epoch"] != j["epoch"]
+        finally:
+            api.close()
+
+
+def test_api_broadcast_across_the_cluster(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    r1, r2 = unique_room(), unique_room()
+    with WsClient.connect(b.port) as y, WsClient.connect(a.port) as x:
+        y.join(r1, "y")
+        x.join(r2, "x")
+        y.broadcast(r1, "first")
+        y.expect("broadcast")
+        api = Api(a.status_port)
+        try:
+            st, res, _ = api.post("/api/broadcast", {"rooms": [r1, r2], "content": "all"})
+        finally:
+            api.close()
+        assert st == 200
+        assert [(e["room_id"], e["seq"]) for e in res["results"]] == [(r1, 2), (r2, 1)]
+        assert y.expect("broadcast")["seq"] == 2
+        assert x.expect("broadcast")["seq"] == 1
+
+
+def test_api_idempotency_key_spans_the_cluster(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    room = unique_room()
+    with WsClient.connect(b.port) as y:
+        y.join(room, "y")
+        pa, pb = Api(a.status_port), Api(b.status_port)
+        try:
+            body = {"room_id": room, "content": "once", "idempotency_key": "k\u00e9:1"}
+            st, first, _ = pa.post("/api/publish", body)
+            assert st == 200 and first["seq"] == 1
+            assert y.expect("broadcast")["content"] == "once"
+            # the same key on the other process: the first result, nothing sent
+            st, again, _ = pb.post("/api/publish", dict(body, content="twice"))
+            assert st == 200 and again == first
+            y.expect_silence(0.4)
+            # a key that differs only past a byte the name would have cut
+            st, r, _ = pb.post("/api/publish", dict(body, idempotency_key="k\u00e9:10"))
+            assert st == 200 and r["seq"] == 2
+            assert y.expect("broadcast")["seq"] == 2
+            # the same key in another room is another publish
+            other = unique_room()
+            st, r, _ = pa.post("/api/publish", dict(body, room_id=other))
+            assert st == 200 and r["room_id"] == other and r["seq"] == 1
+        finally:
+            pa.close()
+            pb.close()
+
+
+def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
+    a, = cluster(1, api_key=API_KEY, history_size=5)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room, "x")
+        api = Api(a.status_port)
+        try:
+            for method, path, body in (("GET", "/api/rooms/" + room, None),
+                                       ("POST", "/api/direct", {"to": "x", "content": 1}),
+                                       ("POST", "/api/disconnect", {"user_id": "x"})):
+                st, ans, _ = api.call(method, path, body)
+                assert st == 503 and ans["error"] == "unavailable", (path, ans)
+            # errors of the request itself come first, as without a cluster
+            st, ans, _ = api.post("/api/publish", {"room_id": "bad room", "content": 1})
+            assert st == 400 and ans["error"] == "bad_room"
+            st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 1}, key="wrong")
+            assert st == 401
+        finally:
+            api.close()
+        assert x.ping_check()
+
+
+def test_api_publish_redis_down_503(cluster, redis):
+    a, b = cluster(2, api_key=API_KEY)
+    room = unique_room()
+    with WsClient.connect(b.port) as y:
+        y.join(room, "y")
+        api = Api(a.status_port)
+        try:
+            # Redis paused: the script is sent, no reply comes; the command
+            # times out (2 s) and the waiting request gets its 503
+            redis.pause()
+            try:
+                t0 = time.monotonic()
+                st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 1})
+                assert st == 503 and ans["error"] == "unavailable", ans
+                assert time.monotonic() - t0 < 4.5
+                # known down: answered at once
+                st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+                assert st == 503 and ans["error"] == "unavailable"
+                st, ans, _ = api.post("/api/broadcast", {"rooms": [room], "content": 2})
+                assert st == 503 and ans["error"] == "unavailable"
+            finally:
+                redis.resume()
+            wait_for(lambda: health(a.status_port)[0] == 200, timeout=10, what="health 200")
+            st, r, _ = api.post("/api/publish", {"room_id": room, "content": 3})
+            assert st == 200
+            # the paused publish may have run before the pause took: the
+            # member gets what was numbered, in order, ending with 3
+            seen = []
+            while not seen or seen[-1]["content"] != 3:
+                m = y.recv_json()
+                if m["type"] == "broadcast":
+                    seen.append(m)
+            assert [m["content"] for m in seen] in ([3], [1, 3])
+            assert seen[-1]["seq"] == r["seq"]
+            redis.stop()
+            wait_for(lambda: health(a.status_port)[0] == 503, timeout=8, what="health 503")
+            st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 4})
+            assert st == 503 and ans == {"error": "unavailable",
+                                         "message": "the cluster's Redis cannot be reached"}
+        finally:
+            api.close()
+
+
+def test_api_client_gone_before_redis_answers(cluster, redis):
+    """A client that closes while its publish waits for Redis is not
+    touched after: the process goes on serving (ASan: no use after free,
+    no leak)."""
+    import socket
+    a, = cluster(1, api_key=API_KEY)
+    room = unique_room()
+    body = json.dumps({"room_id": room, "content": 1}).encode()
+    req = (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+           API_KEY.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+           str(len(body)).encode() + b"\r\n\r\n" + body)
+    redis.pause()
+    try:
+        socks = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", a.status_port), timeout=5)
+            s.sendall(req)
+            socks.append(s)
+        time.sleep(0.3)
+        for s in socks:
+            s.close()
+    finally:
+        redis.resume()
+    time.sleep(0.5)
+    wait_for(lambda: health(a.status_port)[0] == 200, timeout=10, what="health 200")
+    api = Api(a.status_port)
+    try:
+        st, r, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+        assert st == 200
+    finally:
+        api.close()
+    assert a.proc.poll() is None
+
+
+# ---- history-ttl-s in Redis ---------------------------------------------------
+
+def _ttl(redis, key):
+    v = redis.command("TTL", key)
+    assert v and v.startswith(":"), v
+    return int(v[1:])
+
+
+def test_history_ttl_s_sets_the_keys_expiry(cluster, redis):
+    a, = cluster(1, history_size=5, history_ttl_s=7)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room, "x")
+        x.broadcast(room, 1)
+        x.expect("broadcast")
+        assert 5 <= _ttl(redis, "roomcast:hist:" + room) <= 7
+        x.leave(room)
+        # the room's numbering is kept history-ttl-s after its last member
+        wait_for(lambda: 0 < _ttl(redis, "roomcast:meta:" + room) <= 7, timeout=5,
+                 what="meta expiring within history-ttl-s")
+    # and the default is 300 s
+    b, = cluster(1, history_size=5)
+    room = unique_room()
+    with WsClient.connect(b.port) as x:
+        x.join(room, "x")
+        x.broadcast(room, 1)
+        x.expect("broadcast")
+        assert 290 <= _ttl(redis, "roomcast:hist:" + room) <= 300

@@ -28,6 +28,7 @@
 #include "chunked.h"
 #include "cluster.h"
 #include "glue.h"
+#include "hub_api.h"
 #include "rconf.h"
 #include "rm_clock.h"
 #include "stats.h"
@@ -75,6 +76,8 @@ struct api_wait {
 	struct api_req req;
 	unsigned int sent, got;	/* commands sent; replies come in order */
 	int failed;		/* some reply: Redis unreachable */
+	unsigned int status;	/* history: the answer made, in out */
+	struct api_out out;
 	struct api_result res[];	/* one per room, in the request's order */
 };
 
@@ -253,6 +256,7 @@ static void
 wait_free(struct api_wait *w)
 {
 	api_req_free(&w->req);
+	api_out_free(&w->out);
 	free(w);
 	waiting--;
 }
@@ -271,9 +275,15 @@ wait_done(struct api_wait *w)
 					      "cannot be reached; some rooms may "
 					      "have been published" : "the "
 					      "cluster's Redis cannot be reached");
-		else
+		else if (w->status) {	/* an answer made whole: taken */
+			api_out_free(&a->out);
+			a->out = w->out;
+			a->status = w->status;
+			memset(&w->out, 0, sizeof(w->out));
+		} else {
 			a->status = api_answer_results(&a->out, &w->req,
 						       w->res);
+		}
 		a->ready = 1;
 		lws_callback_on_writable(w->wsi);
 	}
@@ -299,6 +309,106 @@ on_published(void *arg, int err, uint64_t seq, const char *epoch,
 		wait_done(w);
 }
 
+/* Makes a request's record; it takes @req. NULL: out of memory. */
+static struct api_wait *
+wait_new(struct lws *wsi, struct api_conn *a, struct api_req *req,
+	 unsigned int results)
+{
+	struct api_wait *w = calloc(1, sizeof(*w) +
+				    results * sizeof(w->res[0]));
+
+	if (!w) {
+		api_req_free(req);
+		return NULL;
+	}
+	waiting++;
+	w->req = *req;		/* the broadcast's rooms are now w's */
+	w->a = a;
+	w->wsi = wsi;
+	return w;
+}
+
+static void
+on_history(void *arg, int err, char *text, size_t len, int found)
+{
+	struct api_wait *w = arg;
+
+	w->got++;
+	if (err)
+		w->failed = 1;
+	else
+		w->status = api_answer_text(&w->out, text, len, found);
+	wait_done(w);
+}
+
+/* GET /api/history/R through Redis: the room's stream. */
+static int
+wait_history(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	struct api_wait *w = wait_new(wsi, a, req, 0);
+
+	if (!w)
+		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
+						"out of memory"));
+	if (cluster_api_history(w->req.room, w->req.limit, on_history, w)) {
+		wait_free(w);
+		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
+			      "the cluster's Redis cannot be reached"));
+	}
+	w->sent = 1;
+	a->wait = w;
+	return 0;
+}
+
+static void
+on_direct(void *arg, int err, uint64_t n)
+{
+	struct api_wait *w = arg;
+
+	w->got++;
+	if (err) {
+		w->failed = 1;
+	} else {
+		if (n)	/* counted as hub_api_direct() counts it */
+			rm_stats.messages_received++;
+		w->status = api_answer_delivered(&w->out, n);
+	}
+	wait_done(w);
+}
+
+/*
+ * POST /api/direct through Redis: to the user's connections on every
+ * process. A guest id is one process's (docs/CLUSTER.md): sent here.
+ */
+static int
+run_direct(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	struct api_wait *w;
+	int n;
+
+	if (!strncmp(req->user, "guest-", 6)) {
+		n = hub_api_direct(glue_hub, req->sender, req->user,
+				   req->content, req->content_len);
+		api_req_free(req);
+		return answer(wsi, a, n < 0 ? api_error(&a->out, 503,
+			      "overloaded", "out of memory") :
+			      api_answer_delivered(&a->out, (uint64_t)n));
+	}
+	w = wait_new(wsi, a, req, 0);
+	if (!w)
+		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
+						"out of memory"));
+	if (cluster_api_direct(w->req.user, w->req.sender, w->req.content,
+			       w->req.content_len, on_direct, w)) {
+		wait_free(w);
+		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
+			      "the cluster's Redis cannot be reached"));
+	}
+	w->sent = 1;
+	a->wait = w;
+	return 0;
+}
+
 /*
  * A publish or broadcast through Redis: one script per room, answered at
  * the last reply. Takes @req. Redis down: 503 at once.
@@ -308,17 +418,11 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 {
 	int one = req->route == API_R_PUBLISH;
 	unsigned int n = one ? 1 : req->n_rooms, i;
-	struct api_wait *w = calloc(1, sizeof(*w) + n * sizeof(w->res[0]));
+	struct api_wait *w = wait_new(wsi, a, req, n);
 
-	if (!w) {
-		api_req_free(req);
+	if (!w)
 		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
 						"out of memory"));
-	}
-	waiting++;
-	w->req = *req;		/* the broadcast's rooms are now w's */
-	w->a = a;
-	w->wsi = wsi;
 	for (i = 0; i < n; i++, w->sent++)
 		if (cluster_api_publish(one ? req->room : req->rooms[i],
 					req->sender, req->content,
@@ -338,7 +442,8 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 
 /*
  * Clustered: a publish or broadcast runs through Redis (one numbering per
- * room, members on every process); the other requests would see this
+ * room, members on every process), history reads the room's stream, a
+ * direct goes to the user's connections everywhere; the other requests would see this
  * process's rooms alone and answer 503 (docs/CLUSTER.md, Server API).
  */
 static int
@@ -351,6 +456,10 @@ run_clustered(struct lws *wsi, struct api_conn *a)
 	if (!st && (req.route == API_R_PUBLISH ||
 		    req.route == API_R_BROADCAST))
 		return wait_publish(wsi, a, &req);
+	if (!st && req.route == API_R_HISTORY)
+		return wait_history(wsi, a, &req);
+	if (!st && req.route == API_R_DIRECT)
+		return run_direct(wsi, a, &req);
 	api_req_free(&req);
 	if (!st)
 		st = api_error(&a->out, 503, "unavailable", "this request "

@@ -418,6 +418,14 @@ api_answer_results(struct api_out *out, const struct api_req *req,
 }
 
 unsigned int
+api_answer_delivered(struct api_out *out, uint64_t n)
+{
+	out->len = 0;
+	out_printf(out, "{\"delivered\":%" PRIu64 "}", n);
+	return 200;
+}
+
+unsigned int
 api_answer_text(struct api_out *out, char *text, size_t len, int found)
 {
 	if (text)
@@ -445,8 +453,7 @@ run(struct hub *h, const struct api_conf *conf, struct api_req *req,
 				   req->content_len);
 		if (n < 0)
 			return overloaded(out);
-		out_printf(out, "{\"delivered\":%d}", n);
-		return 200;
+		return api_answer_delivered(out, (uint64_t)n);
 	case API_R_DISCONNECT:
 		out_printf(out, "{\"disconnected\":%u}",
 			   hub_api_disconnect(h, req->user));

@@ -121,6 +121,9 @@ unsigned int api_answer_results(struct api_out *out,
 				const struct api_req *req,
 				const struct api_result *res);
 
+/* Writes a direct's answer {"delivered":@n} to @out; returns 200. */
+unsigned int api_answer_delivered(struct api_out *out, uint64_t n);
+
 /*
  * Takes the malloc'd answer @text (@len bytes) into @out: 200; or, with
  * @text NULL, 404 no_such_room when !@found, else 503 overloaded.

@@ -181,13 +181,29 @@ hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 }
 
 char *
+hub_api_history_text(const char *room_id, const char *epoch,
+		     struct msg *const *msgs, unsigned int n, size_t *len)
+{
+	struct msg *m = codec_encode_history(room_id, msgs, n, NULL);
+	char front[96];
+	char *out;
+
+	if (!m)
+		return NULL;
+	snprintf(front, sizeof(front), "\"epoch\":\"%s\",", epoch);
+	out = reshape(m, front, len);
+	msg_unref(m);
+	return out;
+}
+
+char *
 hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 		size_t *len, int *found)
 {
 	struct room *room = hub_room(h, room_id);
 	const struct history *hs;
-	char front[96], epoch[IDEM_EPOCH_MAX];
-	struct msg **msgs = NULL, *m;
+	char epoch[IDEM_EPOCH_MAX];
+	struct msg **msgs = NULL;
 	unsigned int n = 0, i;
 	char *out;
 
@@ -206,14 +222,9 @@ hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 		for (i = 0; i < n; i++)
 			msgs[i] = history_get(hs, hs->count - n + i);
 	}
-	m = codec_encode_history(room->id, msgs, n, NULL);
-	free(msgs);
-	if (!m)
-		return NULL;
 	hub_room_epoch(h, room, epoch, sizeof(epoch));
-	snprintf(front, sizeof(front), "\"epoch\":\"%s\",", epoch);
-	out = reshape(m, front, len);
-	msg_unref(m);
+	out = hub_api_history_text(room->id, epoch, msgs, n, len);
+	free(msgs);
 	return out;
 }
 

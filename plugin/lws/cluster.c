@@ -20,6 +20,7 @@
 #include "cluster.h"
 
 #include "history.h"
+#include "hub_api.h"
 #include "msg.h"
 #include "rm_clock.h"
 #include "stats.h"
@@ -1599,6 +1600,148 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 		return -1;
 	}
 	return 0;
+}
+
+/* The server API's history: what the stream holds, read by the fetch. */
+struct api_hist {
+	cluster_history_cb done;
+	void *arg;
+	uint64_t limit;
+	char room[CODEC_ROOM_MAX + 1];
+};
+
+/* @r's last @p->limit messages (from element 3 on) as the answer text. */
+static char *
+api_history_text(const struct api_hist *p, const redisReply *r, size_t *len)
+{
+	size_t n = r->elements - 3, from = 3, i;
+	struct msg **msgs = NULL;
+	char *text = NULL;
+
+	if (n > p->limit) {
+		from += n - p->limit;
+		n = p->limit;
+	}
+	if (n && !(msgs = calloc(n, sizeof(*msgs))))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const redisReply *e = r->element[from + i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    !(msgs[i] = msg_from_text(e->str, e->len)))
+			goto out;
+	}
+	text = hub_api_history_text(p->room, r->element[1]->str, msgs,
+				    (unsigned int)n, len);
+out:
+	for (i = 0; i < n && msgs[i]; i++)
+		msg_unref(msgs[i]);
+	free(msgs);
+	return text;
+}
+
+static void
+on_api_history(struct redisReply *r, void *arg)
+{
+	struct api_hist *p = arg;
+	size_t len = 0;
+	char *text;
+
+	if (!reply_ok(r, 3) || r->element[1]->type != REDIS_REPLY_STRING) {
+		p->done(p->arg, -1, NULL, 0, 0);
+	} else if (!r->element[1]->len) {	/* no numbering: not held */
+		p->done(p->arg, 0, NULL, 0, 0);
+	} else {
+		text = api_history_text(p, r, &len);
+		p->done(p->arg, 0, text, len, 1);
+	}
+	free(p);
+}
+
+int
+cluster_api_history(const char *room, uint64_t limit, cluster_history_cb done,
+		    void *arg)
+{
+	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX];
+	const char *kv[4] = { meta, hist, "0", "" };
+	struct api_hist *p;
+
+	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
+		return -1;
+	p->done = done;
+	p->arg = arg;
+	p->limit = limit ? limit : 100;
+	snprintf(p->room, sizeof(p->room), "%s", room);
+	bus_name(meta, sizeof(meta), C.prefix, "meta", room, strlen(room));
+	bus_name(hist, sizeof(hist), C.prefix, "hist", room, strlen(room));
+	/* since 0: all the stream holds (at most history-size) */
+	if (evalsha(SCRIPT_FETCH, on_api_history, p, 2, kv, NULL, 4)) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* The server API's direct: the direct script's count of connections. */
+struct api_direct {
+	cluster_count_cb done;
+	void *arg;
+};
+
+static void
+on_api_direct(struct redisReply *r, void *arg)
+{
+	struct api_direct *p = arg;
+
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		p->done(p->arg, -1, 0);
+	else
+		p->done(p->arg, 0, r->integer > 0 ? (uint64_t)r->integer : 0);
+	free(p);
+}
+
+int
+cluster_api_direct(const char *to, const char *from, const char *content,
+		   size_t len, cluster_count_cb done, void *arg)
+{
+	char upres[BUS_NAME_MAX], uexp[BUS_NAME_MAX], chan[BUS_NAME_MAX],
+	     now[24], *frame = NULL;
+	const char *kv[5] = { upres, uexp, chan, now, NULL };
+	size_t lens[5], i, tlen = strlen(to);
+	struct msg *m = NULL;
+	struct api_direct *p = NULL;
+	int n = -1;
+
+	if (!C.on || !redis_is_up())
+		return -1;
+	m = codec_encode_direct(from, content, len);
+	frame = m ? malloc(m->payload_len + 64) : NULL;
+	p = frame ? malloc(sizeof(*p)) : NULL;
+	/* conn_id 0 is no connection: every one of the user's gets it */
+	if (p)
+		n = bus_frame(frame, m->payload_len + 64, 0, C.node,
+			      msg_text(m), m->payload_len);
+	msg_unref(m);
+	if (n < 0)
+		goto bail;
+	p->done = done;
+	p->arg = arg;
+	bus_name(upres, sizeof(upres), C.prefix, "upres", to, tlen);
+	bus_name(uexp, sizeof(uexp), C.prefix, "uexp", to, tlen);
+	bus_name(chan, sizeof(chan), C.prefix, "user", to, tlen);
+	snprintf(now, sizeof(now), "%" PRId64, rm_clock_ms());
+	kv[4] = frame;
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(kv[i]);
+	lens[4] = (size_t)n;
+	if (evalsha(SCRIPT_DIRECT, on_api_direct, p, 3, kv, lens, 5))
+		goto bail;
+	free(frame);
+	return 0;
+bail:
+	free(p);
+	free(frame);
+	return -1;
 }
 
 /*---- joining the cluster ----*/

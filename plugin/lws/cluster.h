@@ -123,6 +123,31 @@ int cluster_api_publish(const char *room, const char *sender,
 			const char *content, size_t len, const char *idem_key,
 			size_t idem_len, cluster_publish_cb done, void *arg);
 
+/*
+ * The server API's GET /api/history/R when clustered: room @room's last
+ * @limit (0: 100) messages the cluster's stream holds. @done gets 0 with
+ * the answer text (malloc'd, @len bytes; NULL out of memory), or 0 with
+ * @found 0 for a room Redis holds no numbering of, or -1 (Redis
+ * unreachable). Returns 0, or -1 (down, or out of memory: @done is not
+ * called).
+ */
+typedef void (*cluster_history_cb)(void *arg, int err, char *text,
+				   size_t len, int found);
+int cluster_api_history(const char *room, uint64_t limit,
+			cluster_history_cb done, void *arg);
+
+/*
+ * The server API's direct when clustered: {"type":"direct","from":@from,
+ * "content":@content} to every connection of user @to (not a guest id: a
+ * guest is one process's) on every process. @done gets 0 with how many
+ * connections the cluster counts for @to (the message went out only if
+ * some), or -1 (Redis unreachable). Returns 0, or -1 (down, or out of
+ * memory: @done is not called).
+ */
+typedef void (*cluster_count_cb)(void *arg, int err, uint64_t n);
+int cluster_api_direct(const char *to, const char *from, const char *content,
+		       size_t len, cluster_count_cb done, void *arg);
+
 /* 1 when clustered; *@up tells whether Redis answers. */
 int cluster_status(int *up);
 

@@ -743,6 +743,62 @@ def test_api_idempotency_key_spans_the_cluster(cluster):
             pb.close()
 
 
+def test_api_history_from_any_process(cluster):
+    a, b = cluster(2, api_key=API_KEY, history_size=5)
+    room = unique_room()
+    with WsClient.connect(b.port) as y:
+        j = y.join(room, "y")
+        for i in range(7):
+            y.broadcast(room, i)
+        drain(y, 7)
+        api = Api(a.status_port)   # a never had a member there
+        try:
+            st, h, _ = api.get("/api/history/" + room)
+            assert st == 200 and h["room_id"] == room and h["epoch"] == j["epoch"]
+            assert [(m["seq"], m["content"]) for m in h["messages"]] == \
+                [(3, 2), (4, 3), (5, 4), (6, 5), (7, 6)]
+            assert h["messages"][0] == {"type": "broadcast", "room_id": room, "sender": "y",
+                                        "seq": 3, "content": 2}
+            st, h, _ = api.get("/api/history/%s?limit=2" % room)
+            assert st == 200 and [m["seq"] for m in h["messages"]] == [6, 7]
+            st, ans, _ = api.get("/api/history/" + unique_room())
+            assert st == 404 and ans["error"] == "no_such_room"
+            st, ans, _ = api.get("/api/history/%s?limit=0" % room)
+            assert st == 400 and ans["error"] == "bad_request"
+        finally:
+            api.close()
+
+
+def test_api_direct_across_processes(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(a.port) as g:
+        x.join(unique_room(), "target")
+        y.join(unique_room(), "target")
+        guest = g.join(unique_room())["user_id"]
+        api = Api(b.status_port)
+        try:
+            st, ans, _ = api.post("/api/direct", {"to": "target", "content": {"k": 1},
+                                                 "from": "ops"})
+            assert st == 200 and ans == {"delivered": 2}
+            for cl in (x, y):
+                assert cl.expect("direct") == {"type": "direct", "from": "ops",
+                                               "content": {"k": 1}}
+            st, ans, _ = api.post("/api/direct", {"to": "nobody", "content": 1})
+            assert st == 200 and ans == {"delivered": 0}
+            # a guest id is one process's: only its own process reaches it
+            st, ans, _ = api.post("/api/direct", {"to": guest, "content": 1})
+            assert st == 200 and ans == {"delivered": 0}
+            g.expect_silence(0.3)
+            pa = Api(a.status_port)
+            st, ans, _ = pa.post("/api/direct", {"to": guest, "content": 2})
+            pa.close()
+            assert st == 200 and ans == {"delivered": 1}
+            assert g.expect("direct")["content"] == 2
+        finally:
+            api.close()
+
+
 def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
     a, = cluster(1, api_key=API_KEY, history_size=5)
     room = unique_room()
@@ -751,7 +807,6 @@ def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
         api = Api(a.status_port)
         try:
             for method, path, body in (("GET", "/api/rooms/" + room, None),
-                                       ("POST", "/api/direct", {"to": "x", "content": 1}),
                                        ("POST", "/api/disconnect", {"user_id": "x"})):
                 st, ans, _ = api.call(method, path, body)
                 assert st == 503 and ans["error"] == "unavailable", (path, ans)
@@ -785,6 +840,10 @@ def test_api_publish_redis_down_503(cluster, redis):
                 assert st == 503 and ans["error"] == "unavailable"
                 st, ans, _ = api.post("/api/broadcast", {"rooms": [room], "content": 2})
                 assert st == 503 and ans["error"] == "unavailable"
+                for method, path, body in (("GET", "/api/history/" + room, None),
+                                           ("POST", "/api/direct", {"to": "y", "content": 1})):
+                    st, ans, _ = api.call(method, path, body)
+                    assert st == 503 and ans["error"] == "unavailable", (path, ans)
             finally:
                 redis.resume()
             wait_for(lambda: health(a.status_port)[0] == 200, timeout=10, what="health 200")

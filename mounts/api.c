@@ -361,45 +361,68 @@ wait_history(struct lws *wsi, struct api_conn *a, struct api_req *req)
 }
 
 static void
-on_direct(void *arg, int err, uint64_t n)
+on_user_count(void *arg, int err, uint64_t n)
 {
 	struct api_wait *w = arg;
 
 	w->got++;
 	if (err) {
 		w->failed = 1;
+	} else if (w->req.route == API_R_DISCONNECT) {
+		w->status = api_answer_count(&w->out, "disconnected", n);
 	} else {
 		if (n)	/* counted as hub_api_direct() counts it */
 			rm_stats.messages_received++;
-		w->status = api_answer_delivered(&w->out, n);
+		w->status = api_answer_count(&w->out, "delivered", n);
 	}
 	wait_done(w);
 }
 
-/*
- * POST /api/direct through Redis: to the user's connections on every
- * process. A guest id is one process's (docs/CLUSTER.md): sent here.
- */
+/* A guest id is one process's (docs/CLUSTER.md): served here. */
 static int
-run_direct(struct lws *wsi, struct api_conn *a, struct api_req *req)
+run_guest(struct lws *wsi, struct api_conn *a, struct api_req *req)
 {
-	struct api_wait *w;
+	unsigned int st;
 	int n;
 
-	if (!strncmp(req->user, "guest-", 6)) {
+	if (req->route == API_R_DISCONNECT) {
+		st = api_answer_count(&a->out, "disconnected",
+				      hub_api_disconnect(glue_hub, req->user));
+	} else {
 		n = hub_api_direct(glue_hub, req->sender, req->user,
 				   req->content, req->content_len);
-		api_req_free(req);
-		return answer(wsi, a, n < 0 ? api_error(&a->out, 503,
-			      "overloaded", "out of memory") :
-			      api_answer_delivered(&a->out, (uint64_t)n));
+		st = n < 0 ? api_error(&a->out, 503, "overloaded",
+				       "out of memory")
+			   : api_answer_count(&a->out, "delivered",
+					      (uint64_t)n);
 	}
+	api_req_free(req);
+	return answer(wsi, a, st);
+}
+
+/*
+ * POST /api/direct and /api/disconnect through Redis: to the user's
+ * connections on every process, through the user's channel.
+ */
+static int
+run_user(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	struct api_wait *w;
+	int r;
+
+	if (!strncmp(req->user, "guest-", 6))
+		return run_guest(wsi, a, req);
 	w = wait_new(wsi, a, req, 0);
 	if (!w)
 		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
 						"out of memory"));
-	if (cluster_api_direct(w->req.user, w->req.sender, w->req.content,
-			       w->req.content_len, on_direct, w)) {
+	if (w->req.route == API_R_DISCONNECT)
+		r = cluster_api_disconnect(w->req.user, on_user_count, w);
+	else
+		r = cluster_api_direct(w->req.user, w->req.sender,
+				       w->req.content, w->req.content_len,
+				       on_user_count, w);
+	if (r) {
 		wait_free(w);
 		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
 			      "the cluster's Redis cannot be reached"));
@@ -443,8 +466,9 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 /*
  * Clustered: a publish or broadcast runs through Redis (one numbering per
  * room, members on every process), history reads the room's stream, a
- * direct goes to the user's connections everywhere; the other requests would see this
- * process's rooms alone and answer 503 (docs/CLUSTER.md, Server API).
+ * direct or disconnect goes to the user's connections everywhere; rooms/R
+ * would see this process's members alone and answers 503
+ * (docs/CLUSTER.md, The server API).
  */
 static int
 run_clustered(struct lws *wsi, struct api_conn *a)
@@ -458,8 +482,9 @@ run_clustered(struct lws *wsi, struct api_conn *a)
 		return wait_publish(wsi, a, &req);
 	if (!st && req.route == API_R_HISTORY)
 		return wait_history(wsi, a, &req);
-	if (!st && req.route == API_R_DIRECT)
-		return run_direct(wsi, a, &req);
+	if (!st && (req.route == API_R_DIRECT ||
+		    req.route == API_R_DISCONNECT))
+		return run_user(wsi, a, &req);
 	api_req_free(&req);
 	if (!st)
 		st = api_error(&a->out, 503, "unavailable", "this request "

@@ -418,10 +418,10 @@ api_answer_results(struct api_out *out, const struct api_req *req,
 }
 
 unsigned int
-api_answer_delivered(struct api_out *out, uint64_t n)
+api_answer_count(struct api_out *out, const char *name, uint64_t n)
 {
 	out->len = 0;
-	out_printf(out, "{\"delivered\":%" PRIu64 "}", n);
+	out_printf(out, "{\"%s\":%" PRIu64 "}", name, n);
 	return 200;
 }
 
@@ -453,11 +453,10 @@ run(struct hub *h, const struct api_conf *conf, struct api_req *req,
 				   req->content_len);
 		if (n < 0)
 			return overloaded(out);
-		return api_answer_delivered(out, (uint64_t)n);
+		return api_answer_count(out, "delivered", (uint64_t)n);
 	case API_R_DISCONNECT:
-		out_printf(out, "{\"disconnected\":%u}",
-			   hub_api_disconnect(h, req->user));
-		return 200;
+		return api_answer_count(out, "disconnected",
+					hub_api_disconnect(h, req->user));
 	case API_R_ROOM:
 		text = hub_api_room(h, req->room, conf->max_answer_bytes, &len,
 				    &found);

@@ -121,8 +121,12 @@ unsigned int api_answer_results(struct api_out *out,
 				const struct api_req *req,
 				const struct api_result *res);
 
-/* Writes a direct's answer {"delivered":@n} to @out; returns 200. */
-unsigned int api_answer_delivered(struct api_out *out, uint64_t n);
+/*
+ * Writes a count's answer {"@name":@n} to @out ("delivered" of a direct,
+ * "disconnected" of a disconnect); returns 200.
+ */
+unsigned int api_answer_count(struct api_out *out, const char *name,
+			      uint64_t n);
 
 /*
  * Takes the malloc'd answer @text (@len bytes) into @out: 200; or, with

@@ -45,6 +45,11 @@
 #define CLUSTER_SUBSCRIBE_MS 5000
 /* Channels (un)subscribed in one command. */
 #define CLUSTER_BATCH 512
+/*
+ * What a user channel carries for the API's disconnect: not JSON, so no
+ * direct message (always a JSON object) can look like it.
+ */
+#define CLUSTER_DISCONNECT "!disconnect"
 
 enum {
 	SCRIPT_PUBLISH, SCRIPT_JOIN, SCRIPT_FETCH, SCRIPT_PRESENCE,
@@ -1279,6 +1284,17 @@ on_user_message(const char *id, size_t id_len, const char *data, size_t len)
 		return;
 	if (nlen != strlen(C.node) || memcmp(node, C.node, nlen))
 		except = 0;	/* the sender is elsewhere */
+	if (jlen == strlen(CLUSTER_DISCONNECT) &&
+	    !memcmp(json, CLUSTER_DISCONNECT, jlen)) {
+		char user[HUB_USER_ID_MAX];	/* the API's disconnect */
+
+		if (id_len < sizeof(user)) {
+			memcpy(user, id, id_len);
+			user[id_len] = '\0';
+			hub_api_disconnect(glue_hub, user);
+		}
+		return;
+	}
 	m = msg_from_text(json, jlen);
 	if (!m)
 		return;
@@ -1700,28 +1716,23 @@ on_api_direct(struct redisReply *r, void *arg)
 	free(p);
 }
 
-int
-cluster_api_direct(const char *to, const char *from, const char *content,
-		   size_t len, cluster_count_cb done, void *arg)
+/*
+ * Runs the direct script for user @to with @payload (@plen bytes) framed
+ * for every connection: published only if the user has connections on
+ * some process; @done gets their count.
+ */
+static int
+api_to_user(const char *to, const char *payload, size_t plen,
+	    cluster_count_cb done, void *arg)
 {
 	char upres[BUS_NAME_MAX], uexp[BUS_NAME_MAX], chan[BUS_NAME_MAX],
-	     now[24], *frame = NULL;
-	const char *kv[5] = { upres, uexp, chan, now, NULL };
+	     now[24], *frame = malloc(plen + 64);
+	const char *kv[5] = { upres, uexp, chan, now, frame };
 	size_t lens[5], i, tlen = strlen(to);
-	struct msg *m = NULL;
-	struct api_direct *p = NULL;
-	int n = -1;
-
-	if (!C.on || !redis_is_up())
-		return -1;
-	m = codec_encode_direct(from, content, len);
-	frame = m ? malloc(m->payload_len + 64) : NULL;
-	p = frame ? malloc(sizeof(*p)) : NULL;
+	struct api_direct *p = frame ? malloc(sizeof(*p)) : NULL;
 	/* conn_id 0 is no connection: every one of the user's gets it */
-	if (p)
-		n = bus_frame(frame, m->payload_len + 64, 0, C.node,
-			      msg_text(m), m->payload_len);
-	msg_unref(m);
+	int n = p ? bus_frame(frame, plen + 64, 0, C.node, payload, plen) : -1;
+
 	if (n < 0)
 		goto bail;
 	p->done = done;
@@ -1730,7 +1741,6 @@ cluster_api_direct(const char *to, const char *from, const char *content,
 	bus_name(uexp, sizeof(uexp), C.prefix, "uexp", to, tlen);
 	bus_name(chan, sizeof(chan), C.prefix, "user", to, tlen);
 	snprintf(now, sizeof(now), "%" PRId64, rm_clock_ms());
-	kv[4] = frame;
 	for (i = 0; i < 4; i++)
 		lens[i] = strlen(kv[i]);
 	lens[4] = (size_t)n;
@@ -1742,6 +1752,32 @@ bail:
 	free(p);
 	free(frame);
 	return -1;
+}
+
+int
+cluster_api_direct(const char *to, const char *from, const char *content,
+		   size_t len, cluster_count_cb done, void *arg)
+{
+	struct msg *m;
+	int r;
+
+	if (!C.on || !redis_is_up())
+		return -1;
+	m = codec_encode_direct(from, content, len);
+	if (!m)
+		return -1;
+	r = api_to_user(to, msg_text(m), m->payload_len, done, arg);
+	msg_unref(m);
+	return r;
+}
+
+int
+cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg)
+{
+	if (!C.on || !redis_is_up())
+		return -1;
+	return api_to_user(user, CLUSTER_DISCONNECT,
+			   strlen(CLUSTER_DISCONNECT), done, arg);
 }
 
 /*---- joining the cluster ----*/

@@ -148,6 +148,15 @@ typedef void (*cluster_count_cb)(void *arg, int err, uint64_t n);
 int cluster_api_direct(const char *to, const char *from, const char *content,
 		       size_t len, cluster_count_cb done, void *arg);
 
+/*
+ * The server API's disconnect when clustered: every connection of user
+ * @user (not a guest id) on every process is closed with 4005. @done gets
+ * 0 with how many the cluster counts, or -1 (Redis unreachable). Returns
+ * 0, or -1 (down, or out of memory: @done is not called).
+ */
+int cluster_api_disconnect(const char *user, cluster_count_cb done,
+			   void *arg);
+
 /* 1 when clustered; *@up tells whether Redis answers. */
 int cluster_status(int *up);
 

@@ -799,6 +799,31 @@ def test_api_direct_across_processes(cluster):
             api.close()
 
 
+def test_api_disconnect_across_processes(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(b.port) as other, WsClient.connect(b.port) as g:
+        x.join(unique_room(), "bad")
+        y.join(unique_room(), "bad")
+        other.join(unique_room(), "good")
+        guest = g.join(unique_room())["user_id"]
+        api = Api(a.status_port)
+        try:
+            st, ans, _ = api.post("/api/disconnect", {"user_id": "bad"})
+            assert st == 200 and ans == {"disconnected": 2}
+            for cl in (x, y):
+                assert cl.wait_close(5) == (4005, "close-frame")
+            assert other.ping_check()
+            st, ans, _ = api.post("/api/disconnect", {"user_id": "nobody"})
+            assert st == 200 and ans == {"disconnected": 0}
+            # a guest is reached on its own process only
+            st, ans, _ = api.post("/api/disconnect", {"user_id": guest})
+            assert st == 200 and ans == {"disconnected": 0}
+            assert g.ping_check()
+        finally:
+            api.close()
+
+
 def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
     a, = cluster(1, api_key=API_KEY, history_size=5)
     room = unique_room()
@@ -806,10 +831,8 @@ def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
         x.join(room, "x")
         api = Api(a.status_port)
         try:
-            for method, path, body in (("GET", "/api/rooms/" + room, None),
-                                       ("POST", "/api/disconnect", {"user_id": "x"})):
-                st, ans, _ = api.call(method, path, body)
-                assert st == 503 and ans["error"] == "unavailable", (path, ans)
+            st, ans, _ = api.get("/api/rooms/" + room)
+            assert st == 503 and ans["error"] == "unavailable", ans
             # errors of the request itself come first, as without a cluster
             st, ans, _ = api.post("/api/publish", {"room_id": "bad room", "content": 1})
             assert st == 400 and ans["error"] == "bad_room"
@@ -841,7 +864,8 @@ def test_api_publish_redis_down_503(cluster, redis):
                 st, ans, _ = api.post("/api/broadcast", {"rooms": [room], "content": 2})
                 assert st == 503 and ans["error"] == "unavailable"
                 for method, path, body in (("GET", "/api/history/" + room, None),
-                                           ("POST", "/api/direct", {"to": "y", "content": 1})):
+                                           ("POST", "/api/direct", {"to": "y", "content": 1}),
+                                           ("POST", "/api/disconnect", {"user_id": "y"})):
                     st, ans, _ = api.call(method, path, body)
                     assert st == 503 and ans["error"] == "unavailable", (path, ans)
             finally:

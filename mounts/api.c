@@ -341,16 +341,28 @@ on_history(void *arg, int err, char *text, size_t len, int found)
 	wait_done(w);
 }
 
-/* GET /api/history/R through Redis: the room's stream. */
+/* The most bytes an answer's users take (as the `members` message's). */
+static size_t
+max_answer_bytes(void)
+{
+	return api_conf_of ? api_conf_of->send_ring_bytes : 1 << 20;
+}
+
+/*
+ * GET /api/history/R through Redis: the room's stream; GET /api/rooms/R:
+ * the members script (users on every process).
+ */
 static int
-wait_history(struct lws *wsi, struct api_conn *a, struct api_req *req)
+wait_read(struct lws *wsi, struct api_conn *a, struct api_req *req)
 {
 	struct api_wait *w = wait_new(wsi, a, req, 0);
 
 	if (!w)
 		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
 						"out of memory"));
-	if (cluster_api_history(w->req.room, w->req.limit, on_history, w)) {
+	if (w->req.route == API_R_ROOM ?
+	    cluster_api_room(w->req.room, max_answer_bytes(), on_history, w) :
+	    cluster_api_history(w->req.room, w->req.limit, on_history, w)) {
 		wait_free(w);
 		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
 			      "the cluster's Redis cannot be reached"));
@@ -464,11 +476,11 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 }
 
 /*
- * Clustered: a publish or broadcast runs through Redis (one numbering per
- * room, members on every process), history reads the room's stream, a
- * direct or disconnect goes to the user's connections everywhere; rooms/R
- * would see this process's members alone and answers 503
- * (docs/CLUSTER.md, The server API).
+ * Clustered, every request runs through Redis (docs/CLUSTER.md, The
+ * server API): a publish or broadcast is numbered there (members on every
+ * process get it), history reads the room's stream, rooms/R the users
+ * each process lists, a direct or disconnect goes to the user's
+ * connections everywhere.
  */
 static int
 run_clustered(struct lws *wsi, struct api_conn *a)
@@ -480,16 +492,14 @@ run_clustered(struct lws *wsi, struct api_conn *a)
 	if (!st && (req.route == API_R_PUBLISH ||
 		    req.route == API_R_BROADCAST))
 		return wait_publish(wsi, a, &req);
-	if (!st && req.route == API_R_HISTORY)
-		return wait_history(wsi, a, &req);
+	if (!st && (req.route == API_R_HISTORY || req.route == API_R_ROOM))
+		return wait_read(wsi, a, &req);
 	if (!st && (req.route == API_R_DIRECT ||
 		    req.route == API_R_DISCONNECT))
 		return run_user(wsi, a, &req);
 	api_req_free(&req);
-	if (!st)
-		st = api_error(&a->out, 503, "unavailable", "this request "
-			       "does not span the cluster in this version");
-	return answer(wsi, a, st);
+	return answer(wsi, a, st ? st : api_error(&a->out, 404, "not_found",
+						  "no such API path"));
 }
 
 /* Runs the request whose body (if any) is read, and answers it. */
@@ -497,8 +507,7 @@ static int
 run(struct lws *wsi, struct api_conn *a)
 {
 	struct api_conf conf = {
-		.max_answer_bytes = api_conf_of ? api_conf_of->send_ring_bytes
-						: 1 << 20,
+		.max_answer_bytes = max_answer_bytes(),
 	};
 	unsigned int st;
 	int up;

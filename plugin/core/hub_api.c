@@ -158,11 +158,22 @@ reshape(struct msg *m, const char *front, size_t *len)
 }
 
 char *
+hub_api_room_text(uint64_t seq, const char *epoch, struct msg *members,
+		  size_t *len)
+{
+	char front[128];
+
+	snprintf(front, sizeof(front), "\"seq\":%" PRIu64 ",\"epoch\":\"%s\",",
+		 seq, epoch);
+	return reshape(members, front, len);
+}
+
+char *
 hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 	     size_t *len, int *found)
 {
 	struct room *room = hub_room(h, room_id);
-	char front[128], epoch[IDEM_EPOCH_MAX];
+	char epoch[IDEM_EPOCH_MAX];
 	struct msg *m;
 	char *out;
 
@@ -170,12 +181,10 @@ hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 	if (!room)
 		return NULL;
 	hub_room_epoch(h, room, epoch, sizeof(epoch));
-	snprintf(front, sizeof(front), "\"seq\":%" PRIu64 ",\"epoch\":\"%s\",",
-		 room->seq, epoch);
 	m = roster_encode(room, NULL, max_bytes);
 	if (!m)
 		return NULL;
-	out = reshape(m, front, len);
+	out = hub_api_room_text(room->seq, epoch, m, len);
 	msg_unref(m);
 	return out;
 }

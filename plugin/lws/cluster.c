@@ -22,6 +22,7 @@
 #include "history.h"
 #include "hub_api.h"
 #include "msg.h"
+#include "roster.h"
 #include "rm_clock.h"
 #include "stats.h"
 
@@ -53,12 +54,12 @@
 
 enum {
 	SCRIPT_PUBLISH, SCRIPT_JOIN, SCRIPT_FETCH, SCRIPT_PRESENCE,
-	SCRIPT_DIRECT, N_SCRIPTS
+	SCRIPT_DIRECT, SCRIPT_MEMBERS, N_SCRIPTS
 };
 
 static const char *const scripts[N_SCRIPTS] = {
 	bus_lua_publish, bus_lua_join, bus_lua_fetch, bus_lua_presence,
-	bus_lua_direct,
+	bus_lua_direct, bus_lua_members,
 };
 
 /* A connection as requests hold it: ->c is NULL once it has closed. */
@@ -117,6 +118,7 @@ struct croom {
 	int subscribed, catching;
 	int draining;			/* delivering what a catch-up held */
 	int count_dirty;		/* members left: tell Redis at the tick */
+	int users_dirty;		/* its users changed: list them then */
 	unsigned int joining;		/* joins waiting for their answer */
 	struct creq *waiting;
 	struct held *held, **held_tail;
@@ -761,6 +763,8 @@ cluster_join(void *arg, struct client *c, struct room *room,
 	 * A new member's messages wait for its `joined` (those up to its seq
 	 * are not its). A member joining again keeps getting every message.
 	 */
+	if (new_member)
+		cr->users_dirty = 1;	/* listed for `members` at the tick */
 	if (new_member && q->cc->joining != room) {
 		cc_clear_joining(q->cc);	/* an earlier join's tail */
 		q->cc->joining = room;
@@ -922,6 +926,98 @@ cluster_history(void *arg, struct client *c, struct room *room,
 		on_history(NULL, q);
 }
 
+/*---- members across processes ----*/
+
+/* Runs the members script for room @id; the reply goes to @cb(@arg). */
+static int
+members_script(const char *id, redis_reply_cb cb, void *arg)
+{
+	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
+	     ulist[BUS_NAME_MAX], now[24];
+	const char *kv[6] = { meta, pres, pexp, ulist, now, C.node };
+	size_t n = strlen(id);
+
+	bus_name(meta, sizeof(meta), C.prefix, "meta", id, n);
+	bus_name(pres, sizeof(pres), C.prefix, "pres", id, n);
+	bus_name(pexp, sizeof(pexp), C.prefix, "pexp", id, n);
+	bus_name(ulist, sizeof(ulist), C.prefix, "ulist", id, n);
+	snprintf(now, sizeof(now), "%" PRId64, rm_clock_ms());
+	return evalsha(SCRIPT_MEMBERS, cb, arg, 4, kv, NULL, 6);
+}
+
+/*
+ * The `members` answer of room @id from the members script's reply @r:
+ * this process's own users (fresh, from memory) and the other processes'
+ * lists. NULL on OOM.
+ */
+static struct msg *
+members_of(const char *id, const redisReply *r, const struct codec_span *rid,
+	   size_t max_bytes)
+{
+	struct room *room = hub_room(glue_hub, id);
+	size_t n = 0, i, *lens = calloc(r->elements + 1, sizeof(*lens));
+	char **lists = calloc(r->elements + 1, sizeof(*lists)), *own = NULL;
+	struct msg *m = NULL;
+
+	if (!lens || !lists)
+		goto out;
+	if (room && room->n_members && !(own = roster_list(room, &lens[0])))
+		goto out;
+	if (own)
+		lists[n++] = own;
+	for (i = 3; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING) {
+			lists[n] = r->element[i]->str;
+			lens[n++] = r->element[i]->len;
+		}
+	m = roster_encode_merged(id, reply_uint(r->element[0]), lists, lens,
+				 (unsigned int)n, rid, max_bytes);
+out:
+	free(own);
+	free(lists);
+	free(lens);
+	return m;
+}
+
+static void
+on_members(struct redisReply *r, void *arg)
+{
+	struct creq *q = arg;
+	struct client *c = q->cc->c;
+
+	if (!c)
+		goto done;
+	cc_pause(q->cc, 0);
+	if (!reply_ok(r, 3))
+		unavailable(q);
+	else
+		send_owned(c, members_of(q->room, r, REQ_ID(q),
+					 hub_client_conf(c)->send_ring_bytes));
+done:
+	req_free(q);
+}
+
+static void
+cluster_members(void *arg, struct client *c, struct room *room,
+		const struct codec_cmd *cmd)
+{
+	struct creq *q;
+
+	if (!redis_is_up()) {
+		hub_send_error_ref(glue_hub, c, RM_PE_UNAVAILABLE, "the cluster's "
+			       "Redis cannot be reached", cmd->type, &cmd->id);
+		return;
+	}
+	q = req_new(c, room, cmd);
+	if (!q) {
+		hub_client_lost(glue_hub, c, 1);
+		return;
+	}
+	cc_pause(q->cc, 1);	/* its answer keeps its place in order */
+	if (members_script(room->id, on_members, q))
+		on_members(NULL, q);
+}
+
 /*---- presence counts ----*/
 
 static void
@@ -929,14 +1025,19 @@ on_presence(struct redisReply *r, void *arg)
 {
 }
 
-/* Tells Redis this node has @count member connections in room @id. */
+/*
+ * Tells Redis this node has @count member connections in room @id, and,
+ * with @users_of (the room), which users (for `members`).
+ */
 static void
-set_count(const char *id, unsigned int count)
+set_count(const char *id, unsigned int count, const struct room *users_of)
 {
 	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
-	     cnt[16], now[24], exp[24], keep[16];
-	const char *kv[8] = { meta, pres, pexp, C.node, cnt, now, exp, keep };
-	size_t n = strlen(id);
+	     ulist[BUS_NAME_MAX], cnt[16], now[24], exp[24], keep[16],
+	     *users = NULL;
+	const char *kv[10] = { meta, pres, pexp, ulist, C.node, cnt, now, exp,
+			       keep, "" };
+	size_t n = strlen(id), ulen = 0;
 	int64_t t = rm_clock_ms();
 
 	if (!redis_is_up())
@@ -944,12 +1045,17 @@ set_count(const char *id, unsigned int count)
 	bus_name(meta, sizeof(meta), C.prefix, "meta", id, n);
 	bus_name(pres, sizeof(pres), C.prefix, "pres", id, n);
 	bus_name(pexp, sizeof(pexp), C.prefix, "pexp", id, n);
+	bus_name(ulist, sizeof(ulist), C.prefix, "ulist", id, n);
 	snprintf(cnt, sizeof(cnt), "%u", count);
 	snprintf(now, sizeof(now), "%" PRId64, t);
 	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
 	snprintf(keep, sizeof(keep), "%u",
 		 C.history_size ? history_ttl_s() : 0);
-	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 3, kv, NULL, 8);
+	/* OOM: the list stays as it was until the next refresh */
+	if (users_of && count && (users = roster_list(users_of, &ulen)))
+		kv[9] = users;
+	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 4, kv, NULL, 10);
+	free(users);
 }
 
 static void
@@ -968,9 +1074,12 @@ cluster_left(void *arg, struct client *c, struct room *room)
 	 * cluster_room_free.
 	 */
 	if (!hub_client_closing(c))
-		set_count(room->id, room->n_members - 1);
+		set_count(room->id, room->n_members - 1, NULL);
 	else if (room->data)
 		((struct croom *)room->data)->count_dirty = 1;
+	/* its users are listed at the tick, once it is out of the room */
+	if (room->data)
+		((struct croom *)room->data)->users_dirty = 1;
 }
 
 static void
@@ -1174,7 +1283,7 @@ cluster_room_free(struct room *room)
 	drain_held(cr, 0);
 	history_clear(&cr->recent);
 	if (!C.stopping && redis_is_up()) {
-		set_count(room->id, 0);
+		set_count(room->id, 0, NULL);
 		chan_of(room->id, chan, sizeof(chan));
 		unsub_later(chan);
 	}
@@ -1533,16 +1642,17 @@ cluster_tick(int64_t now)
 	fail_stuck_joins(now);
 	if (now < C.refresh_ms) {
 		for (cr = C.rooms; cr; cr = cr->next)
-			if (cr->count_dirty) {
-				cr->count_dirty = 0;
-				set_count(cr->room->id, cr->room->n_members);
+			if (cr->count_dirty || cr->users_dirty) {
+				set_count(cr->room->id, cr->room->n_members,
+					  cr->users_dirty ? cr->room : NULL);
+				cr->count_dirty = cr->users_dirty = 0;
 			}
 		return;
 	}
 	C.refresh_ms = now + CLUSTER_REFRESH_MS;
 	for (cr = C.rooms; cr; cr = cr->next) {
-		cr->count_dirty = 0;
-		set_count(cr->room->id, cr->room->n_members);
+		cr->count_dirty = cr->users_dirty = 0;
+		set_count(cr->room->id, cr->room->n_members, cr->room);
 	}
 	for (u = C.user_list; u; u = u->next)
 		set_user_count(u->entry->id, (unsigned int)u->entry->seq);
@@ -1780,6 +1890,56 @@ cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg)
 			   strlen(CLUSTER_DISCONNECT), done, arg);
 }
 
+/* The server API's rooms/R: the members script, as `members` reads it. */
+struct api_room {
+	cluster_history_cb done;
+	void *arg;
+	size_t max_bytes;
+	char room[CODEC_ROOM_MAX + 1];
+};
+
+static void
+on_api_room(struct redisReply *r, void *arg)
+{
+	struct api_room *p = arg;
+	struct msg *m;
+	size_t len = 0;
+	char *text = NULL;
+
+	if (!reply_ok(r, 3) || r->element[2]->type != REDIS_REPLY_STRING) {
+		p->done(p->arg, -1, NULL, 0, 0);
+	} else if (!r->element[2]->len) {	/* no numbering: not held */
+		p->done(p->arg, 0, NULL, 0, 0);
+	} else {
+		m = members_of(p->room, r, NULL, p->max_bytes);
+		if (m)
+			text = hub_api_room_text(reply_uint(r->element[1]),
+						 r->element[2]->str, m, &len);
+		msg_unref(m);
+		p->done(p->arg, 0, text, len, 1);
+	}
+	free(p);
+}
+
+int
+cluster_api_room(const char *room, size_t max_bytes, cluster_history_cb done,
+		 void *arg)
+{
+	struct api_room *p;
+
+	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
+		return -1;
+	p->done = done;
+	p->arg = arg;
+	p->max_bytes = max_bytes;
+	snprintf(p->room, sizeof(p->room), "%s", room);
+	if (members_script(room, on_api_room, p)) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
 /*---- joining the cluster ----*/
 
 static const struct hub_cluster_ops cluster_ops = {
@@ -1794,6 +1954,7 @@ static const struct hub_cluster_ops cluster_ops = {
 	.user = cluster_user,
 	.presence = cluster_presence,
 	.direct = cluster_direct,
+	.members = cluster_members,
 };
 
 int

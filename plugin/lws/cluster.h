@@ -137,6 +137,15 @@ int cluster_api_history(const char *room, uint64_t limit,
 			cluster_history_cb done, void *arg);
 
 /*
+ * The server API's GET /api/rooms/R when clustered: members counted and
+ * users listed on every process (users within @max_bytes, as the
+ * `members` message), the room's seq and epoch. @done as
+ * cluster_api_history()'s (@found 0: Redis holds no numbering of R).
+ */
+int cluster_api_room(const char *room, size_t max_bytes,
+		     cluster_history_cb done, void *arg);
+
+/*
  * The server API's direct when clustered: {"type":"direct","from":@from,
  * "content":@content} to every connection of user @to (not a guest id: a
  * guest is one process's) on every process. @done gets 0 with how many

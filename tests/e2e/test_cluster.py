@@ -284,6 +284,8 @@ def test_redis_down_unavailable_then_back(cluster, redis):
         assert e["type"] == "error" and e["code"] == "unavailable"
         e = x.request({"type": "history", "room_id": room})
         assert e["code"] == "unavailable"
+        e = x.request({"type": "members", "room_id": room})
+        assert e["type"] == "error" and e["code"] == "unavailable"
         # leave and ping still work; connections stay open
         assert x.ping_check()
         y.leave(room)
@@ -824,15 +826,66 @@ def test_api_disconnect_across_processes(cluster):
             api.close()
 
 
-def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
-    a, = cluster(1, api_key=API_KEY, history_size=5)
+def _members(client, room):
+    m = client.request({"type": "members", "room_id": room, "id": 5})
+    assert m["type"] == "members" and m["id"] == 5, m
+    return m
+
+
+def test_members_request_spans_the_cluster(cluster):
+    a, b = cluster(2)
     room = unique_room()
-    with WsClient.connect(a.port) as x:
-        x.join(room, "x")
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(b.port) as y2, WsClient.connect(b.port) as g:
+        x.join(room, "al")
+        y.join(room, "bo")
+        y2.join(room, "al")     # al's second connection, on the other process
+        guest = g.join(room)["user_id"]
+        want = ["al", "bo", guest]
+        # a process lists its users in Redis at its next tick (0.5 s)
+        wait_for(lambda: _members(x, room)["users"] == want, timeout=5,
+                 what="b's users seen from a")
+        m = _members(x, room)
+        assert m == {"type": "members", "id": 5, "room_id": room, "members": 4,
+                     "users": want}
+        assert _members(y, room)["users"] == want
+        # leaving is seen too, from every process
+        g.leave(room)
+        y.close()
+        wait_for(lambda: _members(x, room)["users"] == ["al"], timeout=5,
+                 what="b's leavers gone from a's answer")
+        assert _members(y2, room)["users"] == ["al"]
+        wait_for(lambda: _members(x, room)["members"] == 2, timeout=5, what="2 connections")
+
+
+def test_api_rooms_spans_the_cluster(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    room = unique_room()
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y:
+        j = x.join(room, "al")
+        y.join(room, "bo")
+        y.broadcast(room, 1)
+        x.expect("broadcast")
+        y.expect("broadcast")
         api = Api(a.status_port)
         try:
-            st, ans, _ = api.get("/api/rooms/" + room)
-            assert st == 503 and ans["error"] == "unavailable", ans
+            def answer():
+                st, body, _ = api.get("/api/rooms/" + room)
+                assert st == 200, body
+                return body
+            wait_for(lambda: answer()["users"] == ["al", "bo"], timeout=5, what="users")
+            assert answer() == {"room_id": room, "members": 2, "users": ["al", "bo"],
+                                "seq": 1, "epoch": j["epoch"]}
+            # from a process without members there too
+            pb = Api(b.status_port)
+            try:
+                y.leave(room)
+                wait_for(lambda: pb.get("/api/rooms/" + room)[1]["users"] == ["al"],
+                         timeout=5, what="b sees a's user")
+            finally:
+                pb.close()
+            st, ans, _ = api.get("/api/rooms/" + unique_room())
+            assert st == 404 and ans == {"error": "no_such_room"}
             # errors of the request itself come first, as without a cluster
             st, ans, _ = api.post("/api/publish", {"room_id": "bad room", "content": 1})
             assert st == 400 and ans["error"] == "bad_room"
@@ -840,7 +893,6 @@ def test_api_requests_not_spanning_the_cluster_answer_503(cluster):
             assert st == 401
         finally:
             api.close()
-        assert x.ping_check()
 
 
 def test_api_publish_redis_down_503(cluster, redis):
@@ -864,6 +916,7 @@ def test_api_publish_redis_down_503(cluster, redis):
                 st, ans, _ = api.post("/api/broadcast", {"rooms": [room], "content": 2})
                 assert st == 503 and ans["error"] == "unavailable"
                 for method, path, body in (("GET", "/api/history/" + room, None),
+                                           ("GET", "/api/rooms/" + room, None),
                                            ("POST", "/api/direct", {"to": "y", "content": 1}),
                                            ("POST", "/api/disconnect", {"user_id": "y"})):
                     st, ans, _ = api.call(method, path, body)

@@ -74,11 +74,11 @@ struct api_wait {
 	struct api_conn *a;
 	struct lws *wsi;
 	struct api_req req;
-	unsigned int sent, got;	/* commands sent; replies come in order */
+	unsigned int sent, got; /* commands sent; replies come in order */
 	int failed;		/* some reply: Redis unreachable */
 	unsigned int status;	/* history: the answer made, in out */
 	struct api_out out;
-	struct api_result res[];	/* one per room, in the request's order */
+	struct api_result res[]; /* one per room, in the request's order */
 };
 
 static struct apikey api_key;
@@ -180,7 +180,7 @@ api_mount_closed(struct api_conn **ac)
 	if (!a)
 		return;
 	if (a->wait)
-		a->wait->a = NULL;	/* its replies come to no one */
+		a->wait->a = NULL; /* its replies come to no one */
 	if (a->answering)
 		in_flight--;
 	drop_body(a);
@@ -229,7 +229,7 @@ api_mount_writeable(struct lws *wsi, struct api_conn **ac)
 	size_t n = a->out.len - a->sent;
 	int fin = n <= API_CHUNK, close_after = a->close_after;
 
-	if (a->ready) {		/* Redis answered (clustered) */
+	if (a->ready) { /* Redis answered (clustered) */
 		a->ready = 0;
 		return answer(wsi, a, a->status);
 	}
@@ -270,19 +270,22 @@ wait_done(struct api_wait *w)
 	if (a) {
 		a->wait = NULL;
 		if (w->failed)
-			a->status = api_error(&a->out, 503, "unavailable",
-					      w->sent > 1 ? "the cluster's Redis "
-					      "cannot be reached; some rooms may "
-					      "have been published" : "the "
-					      "cluster's Redis cannot be reached");
-		else if (w->status) {	/* an answer made whole: taken */
+			a->status = api_error(
+				&a->out, 503, "unavailable",
+				w->sent > 1 ?
+					"the cluster's Redis "
+					"cannot be reached; some rooms may "
+					"have been published" :
+					"the "
+					"cluster's Redis cannot be reached");
+		else if (w->status) { /* an answer made whole: taken */
 			api_out_free(&a->out);
 			a->out = w->out;
 			a->status = w->status;
 			memset(&w->out, 0, sizeof(w->out));
 		} else {
-			a->status = api_answer_results(&a->out, &w->req,
-						       w->res);
+			a->status =
+				api_answer_results(&a->out, &w->req, w->res);
 		}
 		a->ready = 1;
 		lws_callback_on_writable(w->wsi);
@@ -291,8 +294,7 @@ wait_done(struct api_wait *w)
 }
 
 static void
-on_published(void *arg, int err, uint64_t seq, const char *epoch,
-	     int repeated)
+on_published(void *arg, int err, uint64_t seq, const char *epoch, int repeated)
 {
 	struct api_wait *w = arg;
 	struct api_result *r = &w->res[w->got++];
@@ -302,7 +304,7 @@ on_published(void *arg, int err, uint64_t seq, const char *epoch,
 	} else {
 		r->seq = seq;
 		lws_strncpy(r->epoch, epoch, sizeof(r->epoch));
-		if (!repeated)	/* counted as a member's broadcast is */
+		if (!repeated) /* counted as a member's broadcast is */
 			rm_stats.messages_received++;
 	}
 	if (w->got == w->sent)
@@ -314,15 +316,15 @@ static struct api_wait *
 wait_new(struct lws *wsi, struct api_conn *a, struct api_req *req,
 	 unsigned int results)
 {
-	struct api_wait *w = calloc(1, sizeof(*w) +
-				    results * sizeof(w->res[0]));
+	struct api_wait *w =
+		calloc(1, sizeof(*w) + results * sizeof(w->res[0]));
 
 	if (!w) {
 		api_req_free(req);
 		return NULL;
 	}
 	waiting++;
-	w->req = *req;		/* the broadcast's rooms are now w's */
+	w->req = *req; /* the broadcast's rooms are now w's */
 	w->a = a;
 	w->wsi = wsi;
 	return w;
@@ -358,14 +360,19 @@ wait_read(struct lws *wsi, struct api_conn *a, struct api_req *req)
 	struct api_wait *w = wait_new(wsi, a, req, 0);
 
 	if (!w)
-		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
-						"out of memory"));
+		return answer(wsi, a,
+			      api_error(&a->out, 503, "overloaded",
+					"out of memory"));
 	if (w->req.route == API_R_ROOM ?
-	    cluster_api_room(w->req.room, max_answer_bytes(), on_history, w) :
-	    cluster_api_history(w->req.room, w->req.limit, on_history, w)) {
+		    cluster_api_room(w->req.room, max_answer_bytes(),
+				     on_history, w) :
+		    cluster_api_history(w->req.room, w->req.limit, on_history,
+					w)) {
 		wait_free(w);
-		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
-			      "the cluster's Redis cannot be reached"));
+		return answer(
+			wsi, a,
+			api_error(&a->out, 503, "unavailable",
+				  "the cluster's Redis cannot be reached"));
 	}
 	w->sent = 1;
 	a->wait = w;
@@ -383,7 +390,7 @@ on_user_count(void *arg, int err, uint64_t n)
 	} else if (w->req.route == API_R_DISCONNECT) {
 		w->status = api_answer_count(&w->out, "disconnected", n);
 	} else {
-		if (n)	/* counted as hub_api_direct() counts it */
+		if (n) /* counted as hub_api_direct() counts it */
 			rm_stats.messages_received++;
 		w->status = api_answer_count(&w->out, "delivered", n);
 	}
@@ -404,8 +411,8 @@ run_guest(struct lws *wsi, struct api_conn *a, struct api_req *req)
 		n = hub_api_direct(glue_hub, req->sender, req->user,
 				   req->content, req->content_len);
 		st = n < 0 ? api_error(&a->out, 503, "overloaded",
-				       "out of memory")
-			   : api_answer_count(&a->out, "delivered",
+				       "out of memory") :
+			     api_answer_count(&a->out, "delivered",
 					      (uint64_t)n);
 	}
 	api_req_free(req);
@@ -426,8 +433,9 @@ run_user(struct lws *wsi, struct api_conn *a, struct api_req *req)
 		return run_guest(wsi, a, req);
 	w = wait_new(wsi, a, req, 0);
 	if (!w)
-		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
-						"out of memory"));
+		return answer(wsi, a,
+			      api_error(&a->out, 503, "overloaded",
+					"out of memory"));
 	if (w->req.route == API_R_DISCONNECT)
 		r = cluster_api_disconnect(w->req.user, on_user_count, w);
 	else
@@ -436,8 +444,10 @@ run_user(struct lws *wsi, struct api_conn *a, struct api_req *req)
 				       on_user_count, w);
 	if (r) {
 		wait_free(w);
-		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
-			      "the cluster's Redis cannot be reached"));
+		return answer(
+			wsi, a,
+			api_error(&a->out, 503, "unavailable",
+				  "the cluster's Redis cannot be reached"));
 	}
 	w->sent = 1;
 	a->wait = w;
@@ -456,20 +466,25 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 	struct api_wait *w = wait_new(wsi, a, req, n);
 
 	if (!w)
-		return answer(wsi, a, api_error(&a->out, 503, "overloaded",
-						"out of memory"));
+		return answer(wsi, a,
+			      api_error(&a->out, 503, "overloaded",
+					"out of memory"));
 	for (i = 0; i < n; i++, w->sent++)
 		if (cluster_api_publish(one ? req->room : req->rooms[i],
 					req->sender, req->content,
-					req->content_len, one ? req->idem : NULL,
-					one ? req->idem_len : 0, on_published, w))
+					req->content_len,
+					one ? req->idem : NULL,
+					one ? req->idem_len : 0, on_published,
+					w))
 			break;
 	if (w->sent < n)
 		w->failed = 1;
 	if (!w->sent) {
 		wait_free(w);
-		return answer(wsi, a, api_error(&a->out, 503, "unavailable",
-			      "the cluster's Redis cannot be reached"));
+		return answer(
+			wsi, a,
+			api_error(&a->out, 503, "unavailable",
+				  "the cluster's Redis cannot be reached"));
 	}
 	a->wait = w;
 	return 0;
@@ -489,17 +504,17 @@ run_clustered(struct lws *wsi, struct api_conn *a)
 	unsigned int st = api_parse(a->method, a->path, a->query, a->body,
 				    a->len, &req, &a->out);
 
-	if (!st && (req.route == API_R_PUBLISH ||
-		    req.route == API_R_BROADCAST))
+	if (!st && (req.route == API_R_PUBLISH || req.route == API_R_BROADCAST))
 		return wait_publish(wsi, a, &req);
 	if (!st && (req.route == API_R_HISTORY || req.route == API_R_ROOM))
 		return wait_read(wsi, a, &req);
-	if (!st && (req.route == API_R_DIRECT ||
-		    req.route == API_R_DISCONNECT))
+	if (!st && (req.route == API_R_DIRECT || req.route == API_R_DISCONNECT))
 		return run_user(wsi, a, &req);
 	api_req_free(&req);
-	return answer(wsi, a, st ? st : api_error(&a->out, 404, "not_found",
-						  "no such API path"));
+	return answer(wsi, a,
+		      st ? st :
+			   api_error(&a->out, 404, "not_found",
+				     "no such API path"));
 }
 
 /* Runs the request whose body (if any) is read, and answers it. */

@@ -356,11 +356,13 @@ overloaded(struct api_out *out)
 
 /* One room's result, {"room_id","seq","epoch"}, after @sep. */
 static void
-put_result(struct api_out *out, const char *sep, const char *room,
-	   uint64_t seq, const char *epoch)
+put_result(struct api_out *out, const char *sep, const char *room, uint64_t seq,
+	   const char *epoch)
 {
-	out_printf(out, "%s{\"room_id\":\"%s\",\"seq\":%" PRIu64
-		   ",\"epoch\":\"%s\"}", sep, room, seq, epoch);
+	out_printf(out,
+		   "%s{\"room_id\":\"%s\",\"seq\":%" PRIu64
+		   ",\"epoch\":\"%s\"}",
+		   sep, room, seq, epoch);
 }
 
 static unsigned int
@@ -497,7 +499,8 @@ api_handle(struct hub *h, const struct api_conf *conf,
 	 * wrong answer, so a 503 rather than that.
 	 */
 	if (!st && hub_is_clustered(h))
-		st = api_error(out, 503, "unavailable", "the server API runs "
+		st = api_error(out, 503, "unavailable",
+			       "the server API runs "
 			       "through the cluster's transport");
 	if (!st)
 		st = run(h, conf, &req, now_ms, out);

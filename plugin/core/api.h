@@ -117,8 +117,7 @@ struct api_result {
  * each of @req's rooms) to @out, as api_handle() would. Returns 200
  * (a short @out, out of memory, is the caller's 500).
  */
-unsigned int api_answer_results(struct api_out *out,
-				const struct api_req *req,
+unsigned int api_answer_results(struct api_out *out, const struct api_req *req,
 				const struct api_result *res);
 
 /*

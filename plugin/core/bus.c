@@ -112,16 +112,13 @@ const char bus_lua_presence[] =
 	"local meta, pres, pexp, ulist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
 	"local node, count = ARGV[1], tonumber(ARGV[2])\n"
 	"local now, exp = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-	"local keep, users = tonumber(ARGV[5]), ARGV[6]\n"
-	LUA_SET_COUNT
+	"local keep, users = tonumber(ARGV[5]), ARGV[6]\n" LUA_SET_COUNT
 	"if ulist then\n"
 	"  if count == 0 then redis.call('hdel', ulist, node)\n"
 	"  elseif users and users ~= '' then\n"
 	"    redis.call('hset', ulist, node, users)\n"
 	"  end\n"
-	"end\n"
-	LUA_DROP_DEAD
-	"if redis.call('hlen', pres) == 0 then\n"
+	"end\n" LUA_DROP_DEAD "if redis.call('hlen', pres) == 0 then\n"
 	"  redis.call('del', pres, pexp)\n"
 	"  if ulist then redis.call('del', ulist) end\n"
 	"  if keep == 0 then redis.call('del', meta)\n"
@@ -140,8 +137,7 @@ const char bus_lua_presence[] =
  */
 const char bus_lua_members[] =
 	"local meta, pres, pexp, ulist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
-	"local now, self = tonumber(ARGV[1]), ARGV[2]\n"
-	LUA_DROP_DEAD
+	"local now, self = tonumber(ARGV[1]), ARGV[2]\n" LUA_DROP_DEAD
 	"local out = {0, tonumber(redis.call('hget', meta, 's') or '0'),\n"
 	"             redis.call('hget', meta, 'e') or ''}\n"
 	"local kv = redis.call('hgetall', pres)\n"

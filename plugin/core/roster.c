@@ -108,7 +108,8 @@ roster_list(const struct room *room, size_t *len)
 	if (!all)
 		return NULL;
 	out = malloc((size_t)(n < CODEC_MEMBERS_MAX ? n : CODEC_MEMBERS_MAX) *
-		     (HUB_USER_ID_MAX + 1) + 3);
+			     (HUB_USER_ID_MAX + 1) +
+		     3);
 	if (!out)
 		goto bail;
 	for (i = 0; i < n; i++) {
@@ -175,7 +176,7 @@ roster_encode_merged(const char *room_id, uint64_t members, char **lists,
 	struct msg *m;
 
 	for (i = 0; i < n_lists; i++)
-		total += lens[i] / 2 + 1;	/* at most one user per 2 bytes */
+		total += lens[i] / 2 + 1; /* at most one user per 2 bytes */
 	users = malloc((total ? total : 1) * sizeof(*users));
 	if (!users)
 		return NULL;
@@ -186,7 +187,7 @@ roster_encode_merged(const char *room_id, uint64_t members, char **lists,
 	for (i = 0; i < n; i++) {
 		if (i && !strcmp(users[i], users[i - 1]))
 			continue;
-		bytes += strlen(users[i]) + 3;	/* quotes and comma */
+		bytes += strlen(users[i]) + 3; /* quotes and comma */
 		if (k == CODEC_MEMBERS_MAX || bytes > max_bytes) {
 			truncated = 1;
 			break;

@@ -46,7 +46,6 @@ char *roster_list(const struct room *room, size_t *len);
 struct msg *roster_encode_merged(const char *room_id, uint64_t members,
 				 char **lists, const size_t *lens,
 				 unsigned int n_lists,
-				 const struct codec_span *id,
-				 size_t max_bytes);
+				 const struct codec_span *id, size_t max_bytes);
 
 #endif

@@ -53,13 +53,18 @@
 #define CLUSTER_DISCONNECT "!disconnect"
 
 enum {
-	SCRIPT_PUBLISH, SCRIPT_JOIN, SCRIPT_FETCH, SCRIPT_PRESENCE,
-	SCRIPT_DIRECT, SCRIPT_MEMBERS, N_SCRIPTS
+	SCRIPT_PUBLISH,
+	SCRIPT_JOIN,
+	SCRIPT_FETCH,
+	SCRIPT_PRESENCE,
+	SCRIPT_DIRECT,
+	SCRIPT_MEMBERS,
+	N_SCRIPTS
 };
 
 static const char *const scripts[N_SCRIPTS] = {
-	bus_lua_publish, bus_lua_join, bus_lua_fetch, bus_lua_presence,
-	bus_lua_direct, bus_lua_members,
+	bus_lua_publish,  bus_lua_join,	  bus_lua_fetch,
+	bus_lua_presence, bus_lua_direct, bus_lua_members,
 };
 
 /* A connection as requests hold it: ->c is NULL once it has closed. */
@@ -764,7 +769,7 @@ cluster_join(void *arg, struct client *c, struct room *room,
 	 * are not its). A member joining again keeps getting every message.
 	 */
 	if (new_member)
-		cr->users_dirty = 1;	/* listed for `members` at the tick */
+		cr->users_dirty = 1; /* listed for `members` at the tick */
 	if (new_member && q->cc->joining != room) {
 		cc_clear_joining(q->cc);	/* an earlier join's tail */
 		q->cc->joining = room;
@@ -933,7 +938,7 @@ static int
 members_script(const char *id, redis_reply_cb cb, void *arg)
 {
 	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
-	     ulist[BUS_NAME_MAX], now[24];
+		ulist[BUS_NAME_MAX], now[24];
 	const char *kv[6] = { meta, pres, pexp, ulist, now, C.node };
 	size_t n = strlen(id);
 
@@ -1004,8 +1009,10 @@ cluster_members(void *arg, struct client *c, struct room *room,
 	struct creq *q;
 
 	if (!redis_is_up()) {
-		hub_send_error_ref(glue_hub, c, RM_PE_UNAVAILABLE, "the cluster's "
-			       "Redis cannot be reached", cmd->type, &cmd->id);
+		hub_send_error_ref(glue_hub, c, RM_PE_UNAVAILABLE,
+				   "the cluster's "
+				   "Redis cannot be reached",
+				   cmd->type, &cmd->id);
 		return;
 	}
 	q = req_new(c, room, cmd);
@@ -1013,7 +1020,7 @@ cluster_members(void *arg, struct client *c, struct room *room,
 		hub_client_lost(glue_hub, c, 1);
 		return;
 	}
-	cc_pause(q->cc, 1);	/* its answer keeps its place in order */
+	cc_pause(q->cc, 1); /* its answer keeps its place in order */
 	if (members_script(room->id, on_members, q))
 		on_members(NULL, q);
 }
@@ -1033,10 +1040,10 @@ static void
 set_count(const char *id, unsigned int count, const struct room *users_of)
 {
 	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
-	     ulist[BUS_NAME_MAX], cnt[16], now[24], exp[24], keep[16],
-	     *users = NULL;
-	const char *kv[10] = { meta, pres, pexp, ulist, C.node, cnt, now, exp,
-			       keep, "" };
+		ulist[BUS_NAME_MAX], cnt[16], now[24], exp[24], keep[16],
+		*users = NULL;
+	const char *kv[10] = { meta, pres, pexp, ulist, C.node,
+			       cnt,  now,  exp,	 keep,	"" };
 	size_t n = strlen(id), ulen = 0;
 	int64_t t = rm_clock_ms();
 
@@ -1395,7 +1402,7 @@ on_user_message(const char *id, size_t id_len, const char *data, size_t len)
 		except = 0;	/* the sender is elsewhere */
 	if (jlen == strlen(CLUSTER_DISCONNECT) &&
 	    !memcmp(json, CLUSTER_DISCONNECT, jlen)) {
-		char user[HUB_USER_ID_MAX];	/* the API's disconnect */
+		char user[HUB_USER_ID_MAX]; /* the API's disconnect */
 
 		if (id_len < sizeof(user)) {
 			memcpy(user, id, id_len);
@@ -1680,8 +1687,7 @@ on_api_publish(struct redisReply *r, void *arg)
 
 /* PREFIX:idem:ROOM:HEX, the key's bytes in hex (a key may hold any). */
 static void
-idem_name(char *buf, size_t len, const char *room, const char *key,
-	  size_t klen)
+idem_name(char *buf, size_t len, const char *room, const char *key, size_t klen)
 {
 	int n = snprintf(buf, len, "%s:idem:%s:", C.prefix, room);
 	size_t i;
@@ -1696,8 +1702,9 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 		    cluster_publish_cb done, void *arg)
 {
 	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX], chan[BUS_NAME_MAX],
-	     idem[BUS_NAME_MAX + 160], head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80],
-	     hsize[16], ttl[16], fresh[64], mttl[16];
+		idem[BUS_NAME_MAX + 160],
+		head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80], hsize[16], ttl[16],
+		fresh[64], mttl[16];
 	const char *kv[10] = { meta, hist, chan, idem, head, content, hsize,
 			       ttl, fresh, mttl };
 	size_t lens[10], n = strlen(room), i;
@@ -1775,7 +1782,7 @@ on_api_history(struct redisReply *r, void *arg)
 
 	if (!reply_ok(r, 3) || r->element[1]->type != REDIS_REPLY_STRING) {
 		p->done(p->arg, -1, NULL, 0, 0);
-	} else if (!r->element[1]->len) {	/* no numbering: not held */
+	} else if (!r->element[1]->len) { /* no numbering: not held */
 		p->done(p->arg, 0, NULL, 0, 0);
 	} else {
 		text = api_history_text(p, r, &len);
@@ -1836,7 +1843,7 @@ api_to_user(const char *to, const char *payload, size_t plen,
 	    cluster_count_cb done, void *arg)
 {
 	char upres[BUS_NAME_MAX], uexp[BUS_NAME_MAX], chan[BUS_NAME_MAX],
-	     now[24], *frame = malloc(plen + 64);
+		now[24], *frame = malloc(plen + 64);
 	const char *kv[5] = { upres, uexp, chan, now, frame };
 	size_t lens[5], i, tlen = strlen(to);
 	struct api_direct *p = frame ? malloc(sizeof(*p)) : NULL;
@@ -1886,8 +1893,8 @@ cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg)
 {
 	if (!C.on || !redis_is_up())
 		return -1;
-	return api_to_user(user, CLUSTER_DISCONNECT,
-			   strlen(CLUSTER_DISCONNECT), done, arg);
+	return api_to_user(user, CLUSTER_DISCONNECT, strlen(CLUSTER_DISCONNECT),
+			   done, arg);
 }
 
 /* The server API's rooms/R: the members script, as `members` reads it. */
@@ -1908,7 +1915,7 @@ on_api_room(struct redisReply *r, void *arg)
 
 	if (!reply_ok(r, 3) || r->element[2]->type != REDIS_REPLY_STRING) {
 		p->done(p->arg, -1, NULL, 0, 0);
-	} else if (!r->element[2]->len) {	/* no numbering: not held */
+	} else if (!r->element[2]->len) { /* no numbering: not held */
 		p->done(p->arg, 0, NULL, 0, 0);
 	} else {
 		m = members_of(p->room, r, NULL, p->max_bytes);

@@ -131,8 +131,8 @@ int cluster_api_publish(const char *room, const char *sender,
  * unreachable). Returns 0, or -1 (down, or out of memory: @done is not
  * called).
  */
-typedef void (*cluster_history_cb)(void *arg, int err, char *text,
-				   size_t len, int found);
+typedef void (*cluster_history_cb)(void *arg, int err, char *text, size_t len,
+				   int found);
 int cluster_api_history(const char *room, uint64_t limit,
 			cluster_history_cb done, void *arg);
 
@@ -163,8 +163,7 @@ int cluster_api_direct(const char *to, const char *from, const char *content,
  * 0 with how many the cluster counts, or -1 (Redis unreachable). Returns
  * 0, or -1 (down, or out of memory: @done is not called).
  */
-int cluster_api_disconnect(const char *user, cluster_count_cb done,
-			   void *arg);
+int cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg);
 
 /* 1 when clustered; *@up tells whether Redis answers. */
 int cluster_status(int *up);

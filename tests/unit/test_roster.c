@@ -183,10 +183,11 @@ list_then_merged_across_processes(void)
 	/* another process's "al" counts once; guests after named users */
 	m = roster_encode_merged("r", 9, lists, lens, 2, &id, 1 << 20);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_TRUE(unit_text_is(msg_text(m), m->payload_len,
-		"{\"type\":\"members\",\"id\":7,\"room_id\":\"r\","
-		"\"members\":9,\"users\":[\"al\",\"bo\",\"cy\","
-		"\"guest-1001\",\"guest-5\"]}"));
+	CU_ASSERT_TRUE(
+		unit_text_is(msg_text(m), m->payload_len,
+			     "{\"type\":\"members\",\"id\":7,\"room_id\":\"r\","
+			     "\"members\":9,\"users\":[\"al\",\"bo\",\"cy\","
+			     "\"guest-1001\",\"guest-5\"]}"));
 	msg_unref(m);
 	free(lists[0]);
 	/* a list that left users out makes the answer truncated */
@@ -194,7 +195,8 @@ list_then_merged_across_processes(void)
 	lens[0] = strlen(more);
 	m = roster_encode_merged("r", 3, lists, lens, 1, NULL, 1 << 20);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_TRUE(unit_text_is(msg_text(m), m->payload_len,
+	CU_ASSERT_TRUE(unit_text_is(
+		msg_text(m), m->payload_len,
 		"{\"type\":\"members\",\"room_id\":\"r\",\"members\":3,"
 		"\"users\":[\"zz\"],\"truncated\":true}"));
 	msg_unref(m);
@@ -221,7 +223,7 @@ list_stops_at_1000_users(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(list);
 	for (i = 0; i < len; i++)
 		lines += list[i] == '\n';
-	CU_ASSERT_EQUAL(lines, 1001);	/* 1000 users and the "*" line */
+	CU_ASSERT_EQUAL(lines, 1001); /* 1000 users and the "*" line */
 	CU_ASSERT_STRING_EQUAL(list + len - 2, "*\n");
 	free(list);
 	teardown();

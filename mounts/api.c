@@ -45,6 +45,12 @@
 
 struct api_wait;
 
+/* The 503s of a clustered request Redis did not answer. */
+#define API_REDIS_DOWN "the cluster's Redis cannot be reached"
+#define API_REDIS_DOWN_SOME                                                    \
+	"the cluster's Redis cannot be reached; some rooms may have been "     \
+	"published"
+
 struct api_conn {
 	enum api_method method;
 	unsigned int reject;	/* answered when the body has been read */
@@ -270,14 +276,10 @@ wait_done(struct api_wait *w)
 	if (a) {
 		a->wait = NULL;
 		if (w->failed)
-			a->status = api_error(
-				&a->out, 503, "unavailable",
-				w->sent > 1 ?
-					"the cluster's Redis "
-					"cannot be reached; some rooms may "
-					"have been published" :
-					"the "
-					"cluster's Redis cannot be reached");
+			a->status =
+				api_error(&a->out, 503, "unavailable",
+					  w->sent > 1 ? API_REDIS_DOWN_SOME :
+							API_REDIS_DOWN);
 		else if (w->status) { /* an answer made whole: taken */
 			api_out_free(&a->out);
 			a->out = w->out;
@@ -330,6 +332,31 @@ wait_new(struct lws *wsi, struct api_conn *a, struct api_req *req,
 	return w;
 }
 
+/* No record could be made: 503 now. */
+static int
+wait_oom(struct lws *wsi, struct api_conn *a)
+{
+	return answer(wsi, a,
+		      api_error(&a->out, 503, "overloaded", "out of memory"));
+}
+
+/*
+ * @w's commands are sent (w->sent of them): the answer waits for their
+ * replies. None could be sent (Redis down): 503 now.
+ */
+static int
+wait_sent(struct lws *wsi, struct api_conn *a, struct api_wait *w)
+{
+	if (!w->sent) {
+		wait_free(w);
+		return answer(wsi, a,
+			      api_error(&a->out, 503, "unavailable",
+					API_REDIS_DOWN));
+	}
+	a->wait = w;
+	return 0;
+}
+
 static void
 on_history(void *arg, int err, char *text, size_t len, int found)
 {
@@ -360,23 +387,14 @@ wait_read(struct lws *wsi, struct api_conn *a, struct api_req *req)
 	struct api_wait *w = wait_new(wsi, a, req, 0);
 
 	if (!w)
-		return answer(wsi, a,
-			      api_error(&a->out, 503, "overloaded",
-					"out of memory"));
-	if (w->req.route == API_R_ROOM ?
-		    cluster_api_room(w->req.room, max_answer_bytes(),
-				     on_history, w) :
-		    cluster_api_history(w->req.room, w->req.limit, on_history,
-					w)) {
-		wait_free(w);
-		return answer(
-			wsi, a,
-			api_error(&a->out, 503, "unavailable",
-				  "the cluster's Redis cannot be reached"));
-	}
-	w->sent = 1;
-	a->wait = w;
-	return 0;
+		return wait_oom(wsi, a);
+	if (w->req.route == API_R_ROOM)
+		w->sent = !cluster_api_room(w->req.room, max_answer_bytes(),
+					    on_history, w);
+	else
+		w->sent = !cluster_api_history(w->req.room, w->req.limit,
+					       on_history, w);
+	return wait_sent(wsi, a, w);
 }
 
 static void
@@ -427,31 +445,21 @@ static int
 run_user(struct lws *wsi, struct api_conn *a, struct api_req *req)
 {
 	struct api_wait *w;
-	int r;
 
 	if (!strncmp(req->user, "guest-", 6))
 		return run_guest(wsi, a, req);
 	w = wait_new(wsi, a, req, 0);
 	if (!w)
-		return answer(wsi, a,
-			      api_error(&a->out, 503, "overloaded",
-					"out of memory"));
+		return wait_oom(wsi, a);
 	if (w->req.route == API_R_DISCONNECT)
-		r = cluster_api_disconnect(w->req.user, on_user_count, w);
+		w->sent =
+			!cluster_api_disconnect(w->req.user, on_user_count, w);
 	else
-		r = cluster_api_direct(w->req.user, w->req.sender,
-				       w->req.content, w->req.content_len,
-				       on_user_count, w);
-	if (r) {
-		wait_free(w);
-		return answer(
-			wsi, a,
-			api_error(&a->out, 503, "unavailable",
-				  "the cluster's Redis cannot be reached"));
-	}
-	w->sent = 1;
-	a->wait = w;
-	return 0;
+		w->sent =
+			!cluster_api_direct(w->req.user, w->req.sender,
+					    w->req.content, w->req.content_len,
+					    on_user_count, w);
+	return wait_sent(wsi, a, w);
 }
 
 /*
@@ -466,9 +474,7 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 	struct api_wait *w = wait_new(wsi, a, req, n);
 
 	if (!w)
-		return answer(wsi, a,
-			      api_error(&a->out, 503, "overloaded",
-					"out of memory"));
+		return wait_oom(wsi, a);
 	for (i = 0; i < n; i++, w->sent++)
 		if (cluster_api_publish(one ? req->room : req->rooms[i],
 					req->sender, req->content,
@@ -478,16 +484,8 @@ wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
 					w))
 			break;
 	if (w->sent < n)
-		w->failed = 1;
-	if (!w->sent) {
-		wait_free(w);
-		return answer(
-			wsi, a,
-			api_error(&a->out, 503, "unavailable",
-				  "the cluster's Redis cannot be reached"));
-	}
-	a->wait = w;
-	return 0;
+		w->failed = 1; /* some rooms were not sent: 503 */
+	return wait_sent(wsi, a, w);
 }
 
 /*

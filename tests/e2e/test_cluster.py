@@ -440,6 +440,24 @@ def test_direct_across_processes_and_no_such_user(cluster):
         wait_for(gone, timeout=5, what="no_such_user after the user left")
 
 
+def test_direct_to_a_guest_stays_on_its_process(cluster):
+    """A guest id is one process's (conn_ids are): docs/CLUSTER.md, What
+    is process-local. From another process it is no_such_user."""
+    a, b = cluster(2)
+    with WsClient.connect(a.port) as s, WsClient.connect(b.port) as g, \
+            WsClient.connect(b.port) as t:
+        s.join(unique_room(), "sender")
+        t.join(unique_room(), "near")
+        guest = g.join(unique_room())["user_id"]
+        assert guest.startswith("guest-")
+        s.send_json({"type": "direct", "to": guest, "content": 1})
+        s.expect_error("no_such_user", ref="direct")
+        g.expect_silence(0.3)
+        # from its own process it is reached
+        t.send_json({"type": "direct", "to": guest, "content": 2})
+        assert g.expect("direct") == {"type": "direct", "from": "near", "content": 2}
+
+
 def test_direct_to_self_from_only_connection_reaches_no_one(cluster):
     a, b = cluster(2)
     with WsClient.connect(a.port) as s:

@@ -13,7 +13,10 @@
  * seq, the epoch, the stream entry, the PUBLISH and the idempotency record
  * happen in one step, so Redis's order of the channel is the seq order.
  * A seq of 1 means the room's state was made again (or lost): a stream
- * left from an earlier incarnation is stale and goes.
+ * left from an earlier incarnation is stale and goes. A room with no
+ * member anywhere (an API publish) is kept as a process keeps it:
+ * history-ttl-s with history, else not at all (the next publish makes it
+ * again, with a new epoch).
  */
 const char bus_lua_publish[] =
 	"local meta, hist, chan, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
@@ -38,7 +41,13 @@ const char bus_lua_publish[] =
 	"  redis.call('xadd', hist, 'MAXLEN', hsize, seq .. '-0', 'd', payload)\n"
 	"  redis.call('expire', hist, ttl)\n"
 	"end\n"
-	"redis.call('expire', meta, tonumber(ARGV[6]))\n"
+	"local pres = KEYS[5]\n"
+	"if pres and redis.call('exists', pres) == 0 then\n"
+	"  if hsize > 0 then redis.call('expire', meta, ttl)\n"
+	"  else redis.call('del', meta) end\n"
+	"else\n"
+	"  redis.call('expire', meta, tonumber(ARGV[6]))\n"
+	"end\n"
 	"redis.call('publish', chan, seq .. ':' .. epoch .. ':' .. payload)\n"
 	"if idem ~= '' then\n"
 	"  redis.call('set', idem, seq .. ':' .. epoch, 'EX', 300)\n"

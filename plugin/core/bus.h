@@ -37,7 +37,9 @@
 
 /*
  * Numbers and publishes one message. KEYS: meta, hist, channel, idem (may
- * be ""). ARGV: head (the member message up to `"seq":`), content (its
+ * be ""), and for an API publish pres (a room whose pres is empty has no
+ * member anywhere: its numbering is kept ttl-s with history, else
+ * dropped). ARGV: head (the member message up to `"seq":`), content (its
  * JSON text), history-size, ttl-s, a fresh epoch for a room without one,
  * meta-ttl-s. Returns {seq, epoch, repeated (1: the idempotency key was
  * seen; nothing was published)}.

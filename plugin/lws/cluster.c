@@ -1704,10 +1704,10 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX], chan[BUS_NAME_MAX],
 		idem[BUS_NAME_MAX + 160],
 		head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80], hsize[16], ttl[16],
-		fresh[64], mttl[16];
-	const char *kv[10] = { meta, hist, chan, idem, head, content, hsize,
-			       ttl, fresh, mttl };
-	size_t lens[10], n = strlen(room), i;
+		fresh[64], mttl[16], pres[BUS_NAME_MAX];
+	const char *kv[11] = { meta,	hist,  chan, idem,  pres, head,
+			       content, hsize, ttl,  fresh, mttl };
+	size_t lens[11], n = strlen(room), i;
 	struct api_pub *p;
 
 	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
@@ -1717,6 +1717,8 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 	bus_name(meta, sizeof(meta), C.prefix, "meta", room, n);
 	bus_name(hist, sizeof(hist), C.prefix, "hist", room, n);
 	chan_of(room, chan, sizeof(chan));
+	/* a room with no member anywhere is kept as a process keeps it */
+	bus_name(pres, sizeof(pres), C.prefix, "pres", room, n);
 	idem[0] = '\0';
 	if (idem_key && idem_len)
 		idem_name(idem, sizeof(idem), room, idem_key, idem_len);
@@ -1726,9 +1728,9 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 	snprintf(ttl, sizeof(ttl), "%u", history_ttl_s());
 	fresh_epoch(fresh, sizeof(fresh));
 	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
-	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */
-		lens[i] = i == 5 ? len : strlen(kv[i]);
-	if (evalsha(SCRIPT_PUBLISH, on_api_publish, p, 4, kv, lens, 10)) {
+	for (i = 0; i < 11; i++) /* the content is not NUL-ended */
+		lens[i] = i == 6 ? len : strlen(kv[i]);
+	if (evalsha(SCRIPT_PUBLISH, on_api_publish, p, 5, kv, lens, 11)) {
 		free(p);
 		return -1;
 	}

@@ -716,6 +716,35 @@ def test_api_publish_reaches_members_on_every_process(cluster):
             api.close()
 
 
+def test_api_publish_to_a_room_without_members(cluster, redis):
+    """Kept as one process keeps it: without history freed at once (the
+    next publish makes it again: seq 1, a new epoch); with history kept
+    history-ttl-s."""
+    a, = cluster(1, api_key=API_KEY, history_size=0)
+    api = Api(a.status_port)
+    try:
+        room = unique_room()
+        st, r1, _ = api.post("/api/publish", {"room_id": room, "content": 1})
+        st2, r2, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+        assert (st, st2) == (200, 200)
+        assert r1["seq"] == r2["seq"] == 1 and r1["epoch"] != r2["epoch"]
+        assert redis.command("EXISTS", "roomcast:meta:" + room) == ":0"
+    finally:
+        api.close()
+    b, = cluster(1, api_key=API_KEY, history_size=5, history_ttl_s=7)
+    api = Api(b.status_port)
+    try:
+        room = unique_room()
+        st, r1, _ = api.post("/api/publish", {"room_id": room, "content": 1})
+        st, r2, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+        assert r2["seq"] == 2 and r2["epoch"] == r1["epoch"]
+        assert 5 <= _ttl(redis, "roomcast:meta:" + room) <= 7
+        st, h, _ = api.get("/api/history/" + room)
+        assert [m["content"] for m in h["messages"]] == [1, 2]
+    finally:
+        api.close()
+
+
 def test_api_broadcast_across_the_cluster(cluster):
     a, b = cluster(2, api_key=API_KEY)
     r1, r2 = unique_room(), unique_room()

@@ -6,9 +6,15 @@
  * the answer from HTTP_WRITEABLE, then completes the transaction so the
  * connection serves the next request (keep-alive).
  *
+ * Clustered (PROTOCOL.md, Cluster over Redis), a publish is numbered in
+ * Redis (cluster_api_publish()): the request waits for the reply in a
+ * `struct api_wait`, which outlives a connection that closes meanwhile,
+ * and the answer is written at the next HTTP_WRITEABLE.
+ *
  * Memory: a request holds its body (<= max-message-size) and its answer;
- * at most API_MAX_BODIES requests hold a body at once (more get 503), so
- * the API's buffers are bounded whatever the number of connections.
+ * at most API_MAX_BODIES requests hold a body at once (more get 503), and
+ * a request waiting for Redis keeps its body until answered, so the API's
+ * buffers are bounded whatever the number of connections.
  */
 #if !defined(LWS_PLUGIN_STATIC)
 #define LWS_DLL
@@ -20,7 +26,9 @@
 #include "api_mount.h"
 #include "apikey.h"
 #include "chunked.h"
+#include "cluster.h"
 #include "glue.h"
+#include "hub_api.h"
 #include "rconf.h"
 #include "rm_clock.h"
 #include "stats.h"
@@ -35,6 +43,14 @@
 /* The longest path served: /api/history/ and a 128-byte room id. */
 #define API_PATH_MAX 192
 
+struct api_wait;
+
+/* The 503s of a clustered request Redis did not answer. */
+#define API_REDIS_DOWN "the cluster's Redis cannot be reached"
+#define API_REDIS_DOWN_SOME                                                    \
+	"the cluster's Redis cannot be reached; some rooms may have been "     \
+	"published"
+
 struct api_conn {
 	enum api_method method;
 	unsigned int reject;	/* answered when the body has been read */
@@ -42,6 +58,8 @@ struct api_conn {
 	int close_after;	/* the rest of the body is not read: close */
 	int answering;		/* headers written, body to write */
 	int holds_body;		/* counted in bodies_held */
+	int ready;		/* Redis answered: headers at WRITEABLE */
+	struct api_wait *wait;	/* waiting for Redis */
 	int is_chunked;		/* Transfer-Encoding: chunked, decoded here */
 	struct chunked ch;
 	char path[API_PATH_MAX];
@@ -52,9 +70,26 @@ struct api_conn {
 	size_t sent;
 };
 
+/*
+ * A request waiting for Redis (clustered). ->a is NULL once its connection
+ * has closed (api_mount_closed): the replies are then dropped. Freed at
+ * its last reply; redis.c answers every command sent, NULL when the
+ * connection fails, within its command timeout.
+ */
+struct api_wait {
+	struct api_conn *a;
+	struct lws *wsi;
+	struct api_req req;
+	unsigned int sent, got; /* commands sent; replies come in order */
+	int failed;		/* some reply: Redis unreachable */
+	unsigned int status;	/* history: the answer made, in out */
+	struct api_out out;
+	struct api_result res[]; /* one per room, in the request's order */
+};
+
 static struct apikey api_key;
 static const struct rconf *api_conf_of;	/* the vhost that set the key */
-static unsigned int bodies_held, in_flight;
+static unsigned int bodies_held, in_flight, waiting;
 
 int
 api_mount_uri(struct lws *wsi, char *buf, size_t len)
@@ -128,7 +163,7 @@ api_mount_forget(const struct rconf *conf)
 unsigned int
 api_mount_in_flight(void)
 {
-	return in_flight;
+	return in_flight + waiting;
 }
 
 static void
@@ -150,6 +185,8 @@ api_mount_closed(struct api_conn **ac)
 
 	if (!a)
 		return;
+	if (a->wait)
+		a->wait->a = NULL; /* its replies come to no one */
 	if (a->answering)
 		in_flight--;
 	drop_body(a);
@@ -198,6 +235,10 @@ api_mount_writeable(struct lws *wsi, struct api_conn **ac)
 	size_t n = a->out.len - a->sent;
 	int fin = n <= API_CHUNK, close_after = a->close_after;
 
+	if (a->ready) { /* Redis answered (clustered) */
+		a->ready = 0;
+		return answer(wsi, a, a->status);
+	}
 	if (!a->answering)
 		return 0;
 	if (!fin)
@@ -217,20 +258,279 @@ api_mount_writeable(struct lws *wsi, struct api_conn **ac)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+static void
+wait_free(struct api_wait *w)
+{
+	api_req_free(&w->req);
+	api_out_free(&w->out);
+	free(w);
+	waiting--;
+}
+
+/* @w's last reply came: its answer is written at the next WRITEABLE. */
+static void
+wait_done(struct api_wait *w)
+{
+	struct api_conn *a = w->a;
+
+	if (a) {
+		a->wait = NULL;
+		if (w->failed)
+			a->status =
+				api_error(&a->out, 503, "unavailable",
+					  w->sent > 1 ? API_REDIS_DOWN_SOME :
+							API_REDIS_DOWN);
+		else if (w->status) { /* an answer made whole: taken */
+			api_out_free(&a->out);
+			a->out = w->out;
+			a->status = w->status;
+			memset(&w->out, 0, sizeof(w->out));
+		} else {
+			a->status =
+				api_answer_results(&a->out, &w->req, w->res);
+		}
+		a->ready = 1;
+		lws_callback_on_writable(w->wsi);
+	}
+	wait_free(w);
+}
+
+static void
+on_published(void *arg, int err, uint64_t seq, const char *epoch, int repeated)
+{
+	struct api_wait *w = arg;
+	struct api_result *r = &w->res[w->got++];
+
+	if (err) {
+		w->failed = 1;
+	} else {
+		r->seq = seq;
+		lws_strncpy(r->epoch, epoch, sizeof(r->epoch));
+		if (!repeated) /* counted as a member's broadcast is */
+			rm_stats.messages_received++;
+	}
+	if (w->got == w->sent)
+		wait_done(w);
+}
+
+/* Makes a request's record; it takes @req. NULL: out of memory. */
+static struct api_wait *
+wait_new(struct lws *wsi, struct api_conn *a, struct api_req *req,
+	 unsigned int results)
+{
+	struct api_wait *w =
+		calloc(1, sizeof(*w) + results * sizeof(w->res[0]));
+
+	if (!w) {
+		api_req_free(req);
+		return NULL;
+	}
+	waiting++;
+	w->req = *req; /* the broadcast's rooms are now w's */
+	w->a = a;
+	w->wsi = wsi;
+	return w;
+}
+
+/* No record could be made: 503 now. */
+static int
+wait_oom(struct lws *wsi, struct api_conn *a)
+{
+	return answer(wsi, a,
+		      api_error(&a->out, 503, "overloaded", "out of memory"));
+}
+
+/*
+ * @w's commands are sent (w->sent of them): the answer waits for their
+ * replies. None could be sent (Redis down): 503 now.
+ */
+static int
+wait_sent(struct lws *wsi, struct api_conn *a, struct api_wait *w)
+{
+	if (!w->sent) {
+		wait_free(w);
+		return answer(wsi, a,
+			      api_error(&a->out, 503, "unavailable",
+					API_REDIS_DOWN));
+	}
+	a->wait = w;
+	return 0;
+}
+
+static void
+on_history(void *arg, int err, char *text, size_t len, int found)
+{
+	struct api_wait *w = arg;
+
+	w->got++;
+	if (err)
+		w->failed = 1;
+	else
+		w->status = api_answer_text(&w->out, text, len, found);
+	wait_done(w);
+}
+
+/* The most bytes an answer's users take (as the `members` message's). */
+static size_t
+max_answer_bytes(void)
+{
+	return api_conf_of ? api_conf_of->send_ring_bytes : 1 << 20;
+}
+
+/*
+ * GET /api/history/R through Redis: the room's stream; GET /api/rooms/R:
+ * the members script (users on every process).
+ */
+static int
+wait_read(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	struct api_wait *w = wait_new(wsi, a, req, 0);
+
+	if (!w)
+		return wait_oom(wsi, a);
+	if (w->req.route == API_R_ROOM)
+		w->sent = !cluster_api_room(w->req.room, max_answer_bytes(),
+					    on_history, w);
+	else
+		w->sent = !cluster_api_history(w->req.room, w->req.limit,
+					       on_history, w);
+	return wait_sent(wsi, a, w);
+}
+
+static void
+on_user_count(void *arg, int err, uint64_t n)
+{
+	struct api_wait *w = arg;
+
+	w->got++;
+	if (err) {
+		w->failed = 1;
+	} else if (w->req.route == API_R_DISCONNECT) {
+		w->status = api_answer_count(&w->out, "disconnected", n);
+	} else {
+		if (n) /* counted as hub_api_direct() counts it */
+			rm_stats.messages_received++;
+		w->status = api_answer_count(&w->out, "delivered", n);
+	}
+	wait_done(w);
+}
+
+/* A guest id is one process's (docs/CLUSTER.md): served here. */
+static int
+run_guest(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	unsigned int st;
+	int n;
+
+	if (req->route == API_R_DISCONNECT) {
+		st = api_answer_count(&a->out, "disconnected",
+				      hub_api_disconnect(glue_hub, req->user));
+	} else {
+		n = hub_api_direct(glue_hub, req->sender, req->user,
+				   req->content, req->content_len);
+		st = n < 0 ? api_error(&a->out, 503, "overloaded",
+				       "out of memory") :
+			     api_answer_count(&a->out, "delivered",
+					      (uint64_t)n);
+	}
+	api_req_free(req);
+	return answer(wsi, a, st);
+}
+
+/*
+ * POST /api/direct and /api/disconnect through Redis: to the user's
+ * connections on every process, through the user's channel.
+ */
+static int
+run_user(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	struct api_wait *w;
+
+	if (!strncmp(req->user, "guest-", 6))
+		return run_guest(wsi, a, req);
+	w = wait_new(wsi, a, req, 0);
+	if (!w)
+		return wait_oom(wsi, a);
+	if (w->req.route == API_R_DISCONNECT)
+		w->sent =
+			!cluster_api_disconnect(w->req.user, on_user_count, w);
+	else
+		w->sent =
+			!cluster_api_direct(w->req.user, w->req.sender,
+					    w->req.content, w->req.content_len,
+					    on_user_count, w);
+	return wait_sent(wsi, a, w);
+}
+
+/*
+ * A publish or broadcast through Redis: one script per room, answered at
+ * the last reply. Takes @req. Redis down: 503 at once.
+ */
+static int
+wait_publish(struct lws *wsi, struct api_conn *a, struct api_req *req)
+{
+	int one = req->route == API_R_PUBLISH;
+	unsigned int n = one ? 1 : req->n_rooms, i;
+	struct api_wait *w = wait_new(wsi, a, req, n);
+
+	if (!w)
+		return wait_oom(wsi, a);
+	for (i = 0; i < n; i++, w->sent++)
+		if (cluster_api_publish(one ? req->room : req->rooms[i],
+					req->sender, req->content,
+					req->content_len,
+					one ? req->idem : NULL,
+					one ? req->idem_len : 0, on_published,
+					w))
+			break;
+	if (w->sent < n)
+		w->failed = 1; /* some rooms were not sent: 503 */
+	return wait_sent(wsi, a, w);
+}
+
+/*
+ * Clustered, every request runs through Redis (docs/CLUSTER.md, The
+ * server API): a publish or broadcast is numbered there (members on every
+ * process get it), history reads the room's stream, rooms/R the users
+ * each process lists, a direct or disconnect goes to the user's
+ * connections everywhere.
+ */
+static int
+run_clustered(struct lws *wsi, struct api_conn *a)
+{
+	struct api_req req;
+	unsigned int st = api_parse(a->method, a->path, a->query, a->body,
+				    a->len, &req, &a->out);
+
+	if (!st && (req.route == API_R_PUBLISH || req.route == API_R_BROADCAST))
+		return wait_publish(wsi, a, &req);
+	if (!st && (req.route == API_R_HISTORY || req.route == API_R_ROOM))
+		return wait_read(wsi, a, &req);
+	if (!st && (req.route == API_R_DIRECT || req.route == API_R_DISCONNECT))
+		return run_user(wsi, a, &req);
+	api_req_free(&req);
+	return answer(wsi, a,
+		      st ? st :
+			   api_error(&a->out, 404, "not_found",
+				     "no such API path"));
+}
+
 /* Runs the request whose body (if any) is read, and answers it. */
 static int
 run(struct lws *wsi, struct api_conn *a)
 {
 	struct api_conf conf = {
-		.max_answer_bytes = api_conf_of ? api_conf_of->send_ring_bytes
-						: 1 << 20,
+		.max_answer_bytes = max_answer_bytes(),
 	};
 	unsigned int st;
+	int up;
 
 	/* the key may have gone (a vhost destroyed) while the body came */
 	if (!glue_hub || !api_key.set)
 		return answer(wsi, a, api_error(&a->out, 404, "not_found",
 						NULL));
+	if (cluster_status(&up))
+		return run_clustered(wsi, a);
 	wakes_begin();	/* members written in batches while publishes stream */
 	st = api_handle(glue_hub, &conf, a->method, a->path, a->query,
 			a->body, a->len, rm_clock_ms(), &a->out);
@@ -457,7 +757,7 @@ int
 api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
 	       size_t len)
 {
-	if (!a || a->answering)
+	if (!a || a->answering || a->wait || a->ready)
 		return 0;	/* read and forgotten */
 	if (a->is_chunked)
 		return body_chunked(wsi, a, in, len);
@@ -476,7 +776,7 @@ api_mount_body(struct lws *wsi, struct api_conn *a, const void *in,
 int
 api_mount_body_done(struct lws *wsi, struct api_conn *a)
 {
-	if (!a || a->answering)
+	if (!a || a->answering || a->wait || a->ready)
 		return 0;
 	if (a->reject)
 		return answer(wsi, a, a->reject);

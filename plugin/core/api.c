@@ -354,6 +354,17 @@ overloaded(struct api_out *out)
 	return api_error(out, 503, "overloaded", "out of memory");
 }
 
+/* One room's result, {"room_id","seq","epoch"}, after @sep. */
+static void
+put_result(struct api_out *out, const char *sep, const char *room, uint64_t seq,
+	   const char *epoch)
+{
+	out_printf(out,
+		   "%s{\"room_id\":\"%s\",\"seq\":%" PRIu64
+		   ",\"epoch\":\"%s\"}",
+		   sep, room, seq, epoch);
+}
+
 static unsigned int
 run_publish(struct hub *h, const struct api_conf *conf, struct api_req *req,
 	    int64_t now_ms, struct api_out *out)
@@ -365,8 +376,7 @@ run_publish(struct hub *h, const struct api_conf *conf, struct api_req *req,
 			req->idem_len ? req->idem : NULL, req->idem_len, now_ms,
 			&r))
 		return overloaded(out);
-	out_printf(out, "{\"room_id\":\"%s\",\"seq\":%" PRIu64
-		   ",\"epoch\":\"%s\"}", req->room, r.seq, r.epoch);
+	put_result(out, "", req->room, r.seq, r.epoch);
 	return 200;
 }
 
@@ -384,16 +394,41 @@ run_broadcast(struct hub *h, const struct api_conf *conf,
 				req->content_len, NULL, 0,
 				now_ms, &r))
 			return overloaded(out);
-		out_printf(out, "%s{\"room_id\":\"%s\",\"seq\":%" PRIu64
-			   ",\"epoch\":\"%s\"}", i ? "," : "", req->rooms[i],
-			   r.seq, r.epoch);
+		put_result(out, i ? "," : "", req->rooms[i], r.seq, r.epoch);
 	}
 	out_printf(out, "]}");
 	return 200;
 }
 
-static unsigned int
-run_found(char *text, size_t len, int found, struct api_out *out)
+unsigned int
+api_answer_results(struct api_out *out, const struct api_req *req,
+		   const struct api_result *res)
+{
+	unsigned int i;
+
+	out->len = 0;
+	if (req->route == API_R_PUBLISH) {
+		put_result(out, "", req->room, res[0].seq, res[0].epoch);
+		return 200;
+	}
+	out_printf(out, "{\"results\":[");
+	for (i = 0; i < req->n_rooms; i++)
+		put_result(out, i ? "," : "", req->rooms[i], res[i].seq,
+			   res[i].epoch);
+	out_printf(out, "]}");
+	return 200;
+}
+
+unsigned int
+api_answer_count(struct api_out *out, const char *name, uint64_t n)
+{
+	out->len = 0;
+	out_printf(out, "{\"%s\":%" PRIu64 "}", name, n);
+	return 200;
+}
+
+unsigned int
+api_answer_text(struct api_out *out, char *text, size_t len, int found)
 {
 	if (text)
 		return out_take(out, text, len);
@@ -420,22 +455,34 @@ run(struct hub *h, const struct api_conf *conf, struct api_req *req,
 				   req->content_len);
 		if (n < 0)
 			return overloaded(out);
-		out_printf(out, "{\"delivered\":%d}", n);
-		return 200;
+		return api_answer_count(out, "delivered", (uint64_t)n);
 	case API_R_DISCONNECT:
-		out_printf(out, "{\"disconnected\":%u}",
-			   hub_api_disconnect(h, req->user));
-		return 200;
+		return api_answer_count(out, "disconnected",
+					hub_api_disconnect(h, req->user));
 	case API_R_ROOM:
 		text = hub_api_room(h, req->room, conf->max_answer_bytes, &len,
 				    &found);
-		return run_found(text, len, found, out);
+		return api_answer_text(out, text, len, found);
 	case API_R_HISTORY:
 		text = hub_api_history(h, req->room, req->limit, &len, &found);
-		return run_found(text, len, found, out);
+		return api_answer_text(out, text, len, found);
 	default:
 		return api_error(out, 404, "not_found", "no such API path");
 	}
+}
+
+unsigned int
+api_parse(enum api_method method, const char *path, const char *query,
+	  const char *body, size_t len, struct api_req *req,
+	  struct api_out *out)
+{
+	unsigned int st;
+
+	out->len = 0;
+	st = api_route(method, path, req, out);
+	if (!st)
+		st = api_decode(req, body ? body : "", len, query, out);
+	return st;
 }
 
 unsigned int
@@ -444,20 +491,17 @@ api_handle(struct hub *h, const struct api_conf *conf,
 	   const char *body, size_t len, int64_t now_ms, struct api_out *out)
 {
 	struct api_req req;
-	unsigned int st;
+	unsigned int st = api_parse(method, path, query, body, len, &req, out);
 
-	out->len = 0;
-	st = api_route(method, path, &req, out);
-	if (!st)
-		st = api_decode(&req, body ? body : "", len, query, out);
 	/*
-	 * Clustered, the API would have to number in Redis and answer when
-	 * Redis does: not in this version (docs/CLUSTER.md). A 503 says so
-	 * rather than publishing to this process's members alone.
+	 * Clustered, the transport runs requests through Redis itself
+	 * (api_parse, then the cluster); this hub's rooms alone would be a
+	 * wrong answer, so a 503 rather than that.
 	 */
 	if (!st && hub_is_clustered(h))
-		st = api_error(out, 503, "unavailable", "the server API does "
-			       "not span a cluster in this version");
+		st = api_error(out, 503, "unavailable",
+			       "the server API runs "
+			       "through the cluster's transport");
 	if (!st)
 		st = run(h, conf, &req, now_ms, out);
 	api_req_free(&req);

@@ -96,6 +96,44 @@ unsigned int api_handle(struct hub *h, const struct api_conf *conf,
 			const char *query, const char *body, size_t len,
 			int64_t now_ms, struct api_out *out);
 
+/*
+ * Routes and decodes a request (api_route, then api_decode) without
+ * running it: for a transport that runs it elsewhere (a cluster). Returns
+ * 0 with @req filled (free it with api_req_free() either way; texts point
+ * into @body), or the status with its answer in @out.
+ */
+unsigned int api_parse(enum api_method method, const char *path,
+		       const char *query, const char *body, size_t len,
+		       struct api_req *req, struct api_out *out);
+
+/* A room's publish result, as the process that numbered it gave it. */
+struct api_result {
+	uint64_t seq;
+	char epoch[IDEM_EPOCH_MAX];
+};
+
+/*
+ * Writes the answer of a publish (@res[0]) or a broadcast (@res[i] for
+ * each of @req's rooms) to @out, as api_handle() would. Returns 200
+ * (a short @out, out of memory, is the caller's 500).
+ */
+unsigned int api_answer_results(struct api_out *out, const struct api_req *req,
+				const struct api_result *res);
+
+/*
+ * Writes a count's answer {"@name":@n} to @out ("delivered" of a direct,
+ * "disconnected" of a disconnect); returns 200.
+ */
+unsigned int api_answer_count(struct api_out *out, const char *name,
+			      uint64_t n);
+
+/*
+ * Takes the malloc'd answer @text (@len bytes) into @out: 200; or, with
+ * @text NULL, 404 no_such_room when !@found, else 503 overloaded.
+ */
+unsigned int api_answer_text(struct api_out *out, char *text, size_t len,
+			     int found);
+
 /* Writes {"error":@code,"message":@message} to @out; returns @status. */
 unsigned int api_error(struct api_out *out, unsigned int status,
 		       const char *code, const char *message);

@@ -13,7 +13,10 @@
  * seq, the epoch, the stream entry, the PUBLISH and the idempotency record
  * happen in one step, so Redis's order of the channel is the seq order.
  * A seq of 1 means the room's state was made again (or lost): a stream
- * left from an earlier incarnation is stale and goes.
+ * left from an earlier incarnation is stale and goes. A room with no
+ * member anywhere (an API publish) is kept as a process keeps it:
+ * history-ttl-s with history, else not at all (the next publish makes it
+ * again, with a new epoch).
  */
 const char bus_lua_publish[] =
 	"local meta, hist, chan, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
@@ -38,7 +41,13 @@ const char bus_lua_publish[] =
 	"  redis.call('xadd', hist, 'MAXLEN', hsize, seq .. '-0', 'd', payload)\n"
 	"  redis.call('expire', hist, ttl)\n"
 	"end\n"
-	"redis.call('expire', meta, tonumber(ARGV[6]))\n"
+	"local pres = KEYS[5]\n"
+	"if pres and redis.call('exists', pres) == 0 then\n"
+	"  if hsize > 0 then redis.call('expire', meta, ttl)\n"
+	"  else redis.call('del', meta) end\n"
+	"else\n"
+	"  redis.call('expire', meta, tonumber(ARGV[6]))\n"
+	"end\n"
 	"redis.call('publish', chan, seq .. ':' .. epoch .. ':' .. payload)\n"
 	"if idem ~= '' then\n"
 	"  redis.call('set', idem, seq .. ':' .. epoch, 'EX', 300)\n"
@@ -109,21 +118,46 @@ const char bus_lua_fetch[] =
 	"return out\n";
 
 const char bus_lua_presence[] =
-	"local meta, pres, pexp = KEYS[1], KEYS[2], KEYS[3]\n"
+	"local meta, pres, pexp, ulist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
 	"local node, count = ARGV[1], tonumber(ARGV[2])\n"
 	"local now, exp = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-	"local keep = tonumber(ARGV[5])\n"
-	LUA_SET_COUNT
-	LUA_DROP_DEAD
-	"if redis.call('hlen', pres) == 0 then\n"
+	"local keep, users = tonumber(ARGV[5]), ARGV[6]\n" LUA_SET_COUNT
+	"if ulist then\n"
+	"  if count == 0 then redis.call('hdel', ulist, node)\n"
+	"  elseif users and users ~= '' then\n"
+	"    redis.call('hset', ulist, node, users)\n"
+	"  end\n"
+	"end\n" LUA_DROP_DEAD "if redis.call('hlen', pres) == 0 then\n"
 	"  redis.call('del', pres, pexp)\n"
+	"  if ulist then redis.call('del', ulist) end\n"
 	"  if keep == 0 then redis.call('del', meta)\n"
 	"  else redis.call('expire', meta, keep) end\n"
 	"else\n"
 	"  redis.call('expire', pres, 120)\n"
 	"  redis.call('expire', pexp, 120)\n"
+	"  if ulist then redis.call('expire', ulist, 120) end\n"
 	"end\n"
 	"return 1\n";
+
+/*
+ * A room's users across the cluster: the live nodes' counts summed and
+ * each other live node's list (a dead node's list is not read, whatever
+ * is left of it).
+ */
+const char bus_lua_members[] =
+	"local meta, pres, pexp, ulist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+	"local now, self = tonumber(ARGV[1]), ARGV[2]\n" LUA_DROP_DEAD
+	"local out = {0, tonumber(redis.call('hget', meta, 's') or '0'),\n"
+	"             redis.call('hget', meta, 'e') or ''}\n"
+	"local kv = redis.call('hgetall', pres)\n"
+	"for i = 1, #kv, 2 do\n"
+	"  out[1] = out[1] + tonumber(kv[i + 1])\n"
+	"  if kv[i] ~= self then\n"
+	"    local l = redis.call('hget', ulist, kv[i])\n"
+	"    if l then out[#out + 1] = l end\n"
+	"  end\n"
+	"end\n"
+	"return out\n";
 
 /*
  * A direct message: it goes out only when the user has a connection on

@@ -14,6 +14,8 @@
  *   P:pres:R   hash  node id -> that process's member connections
  *   P:pexp:R   zset  node id -> when its count expires (ms)
  *   P:idem:R:K the first result of an API publish with idempotency key K
+ *              (K in hex)
+ *   P:ulist:R  hash  node id -> that process's users in the room
  *   P:room:R   the room's channel; a message on it is bus_frame()d:
  *              "<seq>:<epoch>:<json>"; seq 0 is an unnumbered event (a
  *              presence event; its epoch part names the connection it
@@ -35,7 +37,9 @@
 
 /*
  * Numbers and publishes one message. KEYS: meta, hist, channel, idem (may
- * be ""). ARGV: head (the member message up to `"seq":`), content (its
+ * be ""), and for an API publish pres (a room whose pres is empty has no
+ * member anywhere: its numbering is kept ttl-s with history, else
+ * dropped). ARGV: head (the member message up to `"seq":`), content (its
  * JSON text), history-size, ttl-s, a fresh epoch for a room without one,
  * meta-ttl-s. Returns {seq, epoch, repeated (1: the idempotency key was
  * seen; nothing was published)}.
@@ -64,10 +68,20 @@ extern const char bus_lua_fetch[];
 /*
  * This node's member count in a room: set (count > 0) or removed; with no
  * node left and no history the room's state goes (its numbering starts
- * over, as a freed room's does). KEYS: meta, pres, pexp. ARGV: node,
- * count, now-ms, expiry-ms, keep-s (history-ttl-s, 0 = history off).
+ * over, as a freed room's does). KEYS: meta, pres, pexp, and for a room
+ * ulist (P:ulist:R, node -> its users, roster_list()'s text). ARGV: node,
+ * count, now-ms, expiry-ms, keep-s (history-ttl-s, 0 = history off), and
+ * with ulist this node's users ("" : unchanged).
  */
 extern const char bus_lua_presence[];
+
+/*
+ * A room's `members` across the cluster. KEYS: meta, pres, pexp, ulist.
+ * ARGV: now-ms, this node (whose list is not read: it has its own).
+ * Returns {members (all live nodes), seq, epoch ("" : no state), each
+ * other live node's users list...}.
+ */
+extern const char bus_lua_members[];
 
 /*
  * A direct message to a user's channel P:user:U, framed

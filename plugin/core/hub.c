@@ -885,6 +885,17 @@ on_members(struct hub *h, struct client *c, struct codec_cmd *cmd)
 			   cmd);
 		return;
 	}
+	if (h->cluster && !h->cluster->up(h->cluster_arg)) { /* cluster */
+		send_error(h, c, RM_PE_UNAVAILABLE,
+			   "the cluster's Redis "
+			   "cannot be reached",
+			   cmd);
+		return;
+	}
+	if (h->cluster) { /* cluster hook */
+		h->cluster->members(h->cluster_arg, c, room, cmd);
+		return;
+	}
 	send_once(h, c, roster_encode(room, &cmd->id,
 				      c->conf->send_ring_bytes), cmd);
 }

@@ -263,6 +263,9 @@ struct hub_cluster_ops {
 	/* A `direct` message (Redis is up). */
 	void (*direct)(void *arg, struct client *c,
 		       const struct codec_cmd *cmd);
+	/* A member's `members` request (Redis is up): users everywhere. */
+	void (*members)(void *arg, struct client *c, struct room *room,
+			const struct codec_cmd *cmd);
 };
 
 /* Makes @h clustered through @ops (which must outlive @h). */

@@ -158,11 +158,22 @@ reshape(struct msg *m, const char *front, size_t *len)
 }
 
 char *
+hub_api_room_text(uint64_t seq, const char *epoch, struct msg *members,
+		  size_t *len)
+{
+	char front[128];
+
+	snprintf(front, sizeof(front), "\"seq\":%" PRIu64 ",\"epoch\":\"%s\",",
+		 seq, epoch);
+	return reshape(members, front, len);
+}
+
+char *
 hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 	     size_t *len, int *found)
 {
 	struct room *room = hub_room(h, room_id);
-	char front[128], epoch[IDEM_EPOCH_MAX];
+	char epoch[IDEM_EPOCH_MAX];
 	struct msg *m;
 	char *out;
 
@@ -170,11 +181,25 @@ hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 	if (!room)
 		return NULL;
 	hub_room_epoch(h, room, epoch, sizeof(epoch));
-	snprintf(front, sizeof(front), "\"seq\":%" PRIu64 ",\"epoch\":\"%s\",",
-		 room->seq, epoch);
 	m = roster_encode(room, NULL, max_bytes);
 	if (!m)
 		return NULL;
+	out = hub_api_room_text(room->seq, epoch, m, len);
+	msg_unref(m);
+	return out;
+}
+
+char *
+hub_api_history_text(const char *room_id, const char *epoch,
+		     struct msg *const *msgs, unsigned int n, size_t *len)
+{
+	struct msg *m = codec_encode_history(room_id, msgs, n, NULL);
+	char front[96];
+	char *out;
+
+	if (!m)
+		return NULL;
+	snprintf(front, sizeof(front), "\"epoch\":\"%s\",", epoch);
 	out = reshape(m, front, len);
 	msg_unref(m);
 	return out;
@@ -186,8 +211,8 @@ hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 {
 	struct room *room = hub_room(h, room_id);
 	const struct history *hs;
-	char front[96], epoch[IDEM_EPOCH_MAX];
-	struct msg **msgs = NULL, *m;
+	char epoch[IDEM_EPOCH_MAX];
+	struct msg **msgs = NULL;
 	unsigned int n = 0, i;
 	char *out;
 
@@ -206,14 +231,9 @@ hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 		for (i = 0; i < n; i++)
 			msgs[i] = history_get(hs, hs->count - n + i);
 	}
-	m = codec_encode_history(room->id, msgs, n, NULL);
-	free(msgs);
-	if (!m)
-		return NULL;
 	hub_room_epoch(h, room, epoch, sizeof(epoch));
-	snprintf(front, sizeof(front), "\"epoch\":\"%s\",", epoch);
-	out = reshape(m, front, len);
-	msg_unref(m);
+	out = hub_api_history_text(room->id, epoch, msgs, n, len);
+	free(msgs);
 	return out;
 }
 

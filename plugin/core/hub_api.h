@@ -73,6 +73,23 @@ char *hub_api_room(struct hub *h, const char *room_id, size_t max_bytes,
 char *hub_api_history(struct hub *h, const char *room_id, uint64_t limit,
 		      size_t *len, int *found);
 
+/*
+ * hub_api_room()'s text from a `members` message @members (not taken) and
+ * the room's @seq and @epoch: for a cluster, whose rooms span processes.
+ * Returns a malloc'd text (length in @len), or NULL (out of memory).
+ */
+char *hub_api_room_text(uint64_t seq, const char *epoch, struct msg *members,
+			size_t *len);
+
+/*
+ * hub_api_history()'s text from @n messages @msgs (oldest first) of room
+ * @room_id, epoch @epoch: for a cluster, whose history lives in Redis.
+ * Returns a malloc'd text (length in @len), or NULL (out of memory).
+ */
+char *hub_api_history_text(const char *room_id, const char *epoch,
+			   struct msg *const *msgs, unsigned int n,
+			   size_t *len);
+
 /* Drops expired idempotency keys (a sweep calls it now and then). */
 void hub_api_sweep(struct hub *h, int64_t now_ms);
 

@@ -26,6 +26,23 @@ by_user(const void *a, const void *b)
 	return x->conn_id < y->conn_id ? -1 : x->conn_id > y->conn_id;
 }
 
+/* A room's members sorted by user: a user's connections neighbours. */
+static const struct client **
+sorted_members(const struct room *room, unsigned int *n)
+{
+	const struct client **all;
+	const struct member *mb;
+
+	all = malloc((room->n_members ? room->n_members : 1) * sizeof(*all));
+	if (!all)
+		return NULL;
+	*n = 0;
+	for (mb = room->members; mb && *n < room->n_members; mb = mb->rnext)
+		all[(*n)++] = mb->client;
+	qsort(all, *n, sizeof(*all), by_user);
+	return all;
+}
+
 /*
  * Sorting the members makes a user's connections neighbours, so one walk
  * keeps each user once: O(n log n) for a room of n connections, with no
@@ -40,16 +57,12 @@ roster_encode(const struct room *room, const struct codec_span *id,
 	char (*guests)[HUB_USER_ID_MAX] = NULL;
 	size_t bytes = ROSTER_HEAD_BYTES + room->id_len;
 	unsigned int n = 0, k = 0, i;
-	const struct member *mb;
 	struct msg *m = NULL;
 	int truncated = 0;
 
-	all = malloc((room->n_members ? room->n_members : 1) * sizeof(*all));
+	all = sorted_members(room, &n);
 	if (!all)
 		return NULL;
-	for (mb = room->members; mb && n < room->n_members; mb = mb->rnext)
-		all[n++] = mb->client;
-	qsort(all, n, sizeof(*all), by_user);
 	users = malloc((n < CODEC_MEMBERS_MAX ? n + 1 : CODEC_MEMBERS_MAX) *
 		       sizeof(*users));
 	guests = malloc((n < CODEC_MEMBERS_MAX ? n + 1 : CODEC_MEMBERS_MAX) *
@@ -80,5 +93,108 @@ bail:
 	free(guests);
 	free(users);
 	free(all);
+	return m;
+}
+
+char *
+roster_list(const struct room *room, size_t *len)
+{
+	const struct client **all;
+	char guest[HUB_USER_ID_MAX], *out = NULL;
+	unsigned int n = 0, k = 0, i;
+	size_t at = 0;
+
+	all = sorted_members(room, &n);
+	if (!all)
+		return NULL;
+	out = malloc((size_t)(n < CODEC_MEMBERS_MAX ? n : CODEC_MEMBERS_MAX) *
+			     (HUB_USER_ID_MAX + 1) +
+		     3);
+	if (!out)
+		goto bail;
+	for (i = 0; i < n; i++) {
+		const char *u;
+		size_t ulen;
+
+		if (i && all[i]->user_id && all[i - 1]->user_id &&
+		    !strcmp(all[i]->user_id, all[i - 1]->user_id))
+			continue;
+		if (k++ == CODEC_MEMBERS_MAX) {
+			memcpy(out + at, ROSTER_LIST_MORE "\n", 2);
+			at += 2;
+			break;
+		}
+		u = hub_user_id(all[i], guest);
+		ulen = strlen(u);
+		memcpy(out + at, u, ulen);
+		out[at + ulen] = '\n';
+		at += ulen + 1;
+	}
+	out[at] = '\0';
+	*len = at;
+bail:
+	free(all);
+	return out;
+}
+
+/* Named users by id, then guests by id. */
+static int
+by_name(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int gx = !strncmp(x, "guest-", 6), gy = !strncmp(y, "guest-", 6);
+
+	return gx != gy ? gx - gy : strcmp(x, y);
+}
+
+/* Adds @list's lines to @users (NUL-ending them in place). */
+static void
+take_list(char *list, size_t len, const char **users, unsigned int *n,
+	  unsigned int max, int *truncated)
+{
+	char *p = list, *end = list + len, *nl;
+
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p)));
+	     p = nl + 1) {
+		*nl = '\0';
+		if (!strcmp(p, ROSTER_LIST_MORE))
+			*truncated = 1;
+		else if (*p && *n < max)
+			users[(*n)++] = p;
+	}
+}
+
+struct msg *
+roster_encode_merged(const char *room_id, uint64_t members, char **lists,
+		     const size_t *lens, unsigned int n_lists,
+		     const struct codec_span *id, size_t max_bytes)
+{
+	size_t bytes = ROSTER_HEAD_BYTES + strlen(room_id), total = 0;
+	const char **users;
+	unsigned int n = 0, k = 0, i;
+	int truncated = 0;
+	struct msg *m;
+
+	for (i = 0; i < n_lists; i++)
+		total += lens[i] / 2 + 1; /* at most one user per 2 bytes */
+	users = malloc((total ? total : 1) * sizeof(*users));
+	if (!users)
+		return NULL;
+	for (i = 0; i < n_lists; i++)
+		take_list(lists[i], lens[i], users, &n, (unsigned int)total,
+			  &truncated);
+	qsort(users, n, sizeof(*users), by_name);
+	for (i = 0; i < n; i++) {
+		if (i && !strcmp(users[i], users[i - 1]))
+			continue;
+		bytes += strlen(users[i]) + 3; /* quotes and comma */
+		if (k == CODEC_MEMBERS_MAX || bytes > max_bytes) {
+			truncated = 1;
+			break;
+		}
+		users[k++] = users[i];
+	}
+	m = codec_encode_members(room_id, members, users, k, truncated, id);
+	free(users);
 	return m;
 }

@@ -20,7 +20,9 @@
 #include "cluster.h"
 
 #include "history.h"
+#include "hub_api.h"
 #include "msg.h"
+#include "roster.h"
 #include "rm_clock.h"
 #include "stats.h"
 
@@ -40,21 +42,29 @@
 #define CLUSTER_REFRESH_MS 20000
 /* A room's numbering outlives its last message while it has members. */
 #define CLUSTER_META_TTL_S 86400
-/* history-ttl-s's default (PROTOCOL.md, Counters). */
-#define CLUSTER_HISTORY_TTL_S 300
 /* A room's subscription is confirmed within this, or its joins fail. */
 #define CLUSTER_SUBSCRIBE_MS 5000
 /* Channels (un)subscribed in one command. */
 #define CLUSTER_BATCH 512
+/*
+ * What a user channel carries for the API's disconnect: not JSON, so no
+ * direct message (always a JSON object) can look like it.
+ */
+#define CLUSTER_DISCONNECT "!disconnect"
 
 enum {
-	SCRIPT_PUBLISH, SCRIPT_JOIN, SCRIPT_FETCH, SCRIPT_PRESENCE,
-	SCRIPT_DIRECT, N_SCRIPTS
+	SCRIPT_PUBLISH,
+	SCRIPT_JOIN,
+	SCRIPT_FETCH,
+	SCRIPT_PRESENCE,
+	SCRIPT_DIRECT,
+	SCRIPT_MEMBERS,
+	N_SCRIPTS
 };
 
 static const char *const scripts[N_SCRIPTS] = {
-	bus_lua_publish, bus_lua_join, bus_lua_fetch, bus_lua_presence,
-	bus_lua_direct,
+	bus_lua_publish,  bus_lua_join,	  bus_lua_fetch,
+	bus_lua_presence, bus_lua_direct, bus_lua_members,
 };
 
 /* A connection as requests hold it: ->c is NULL once it has closed. */
@@ -113,6 +123,7 @@ struct croom {
 	int subscribed, catching;
 	int draining;			/* delivering what a catch-up held */
 	int count_dirty;		/* members left: tell Redis at the tick */
+	int users_dirty;		/* its users changed: list them then */
 	unsigned int joining;		/* joins waiting for their answer */
 	struct creq *waiting;
 	struct held *held, **held_tail;
@@ -141,6 +152,20 @@ chan_of(const char *room, char *buf, size_t len)
 	int n = bus_name(buf, len, C.prefix, "room", room, strlen(room));
 
 	return n < 0 ? 0 : (size_t)n;
+}
+
+/*
+ * What Redis keeps a room's stream after its last message, and its
+ * numbering after its last member left: history-ttl-s (process-wide,
+ * default 300). At least 1 s: EXPIRE 0 would delete what was just
+ * written, where a single process keeps a room while it is in use.
+ */
+static unsigned int
+history_ttl_s(void)
+{
+	unsigned int t = glue_process_options()->history_ttl_s;
+
+	return t ? t : 1;
 }
 
 static void
@@ -743,6 +768,8 @@ cluster_join(void *arg, struct client *c, struct room *room,
 	 * A new member's messages wait for its `joined` (those up to its seq
 	 * are not its). A member joining again keeps getting every message.
 	 */
+	if (new_member)
+		cr->users_dirty = 1; /* listed for `members` at the tick */
 	if (new_member && q->cc->joining != room) {
 		cc_clear_joining(q->cc);	/* an earlier join's tail */
 		q->cc->joining = room;
@@ -807,7 +834,7 @@ cluster_publish(void *arg, struct client *c, struct room *room,
 		 "\"%s\",\"sender\":\"%s\",\"seq\":", room->id,
 		 hub_user_id(c, user));
 	snprintf(hsize, sizeof(hsize), "%u", C.history_size);
-	snprintf(ttl, sizeof(ttl), "%d", CLUSTER_HISTORY_TTL_S);
+	snprintf(ttl, sizeof(ttl), "%u", history_ttl_s());
 	fresh_epoch(fresh, sizeof(fresh));
 	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
 	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */
@@ -904,6 +931,100 @@ cluster_history(void *arg, struct client *c, struct room *room,
 		on_history(NULL, q);
 }
 
+/*---- members across processes ----*/
+
+/* Runs the members script for room @id; the reply goes to @cb(@arg). */
+static int
+members_script(const char *id, redis_reply_cb cb, void *arg)
+{
+	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
+		ulist[BUS_NAME_MAX], now[24];
+	const char *kv[6] = { meta, pres, pexp, ulist, now, C.node };
+	size_t n = strlen(id);
+
+	bus_name(meta, sizeof(meta), C.prefix, "meta", id, n);
+	bus_name(pres, sizeof(pres), C.prefix, "pres", id, n);
+	bus_name(pexp, sizeof(pexp), C.prefix, "pexp", id, n);
+	bus_name(ulist, sizeof(ulist), C.prefix, "ulist", id, n);
+	snprintf(now, sizeof(now), "%" PRId64, rm_clock_ms());
+	return evalsha(SCRIPT_MEMBERS, cb, arg, 4, kv, NULL, 6);
+}
+
+/*
+ * The `members` answer of room @id from the members script's reply @r:
+ * this process's own users (fresh, from memory) and the other processes'
+ * lists. NULL on OOM.
+ */
+static struct msg *
+members_of(const char *id, const redisReply *r, const struct codec_span *rid,
+	   size_t max_bytes)
+{
+	struct room *room = hub_room(glue_hub, id);
+	size_t n = 0, i, *lens = calloc(r->elements + 1, sizeof(*lens));
+	char **lists = calloc(r->elements + 1, sizeof(*lists)), *own = NULL;
+	struct msg *m = NULL;
+
+	if (!lens || !lists)
+		goto out;
+	if (room && room->n_members && !(own = roster_list(room, &lens[0])))
+		goto out;
+	if (own)
+		lists[n++] = own;
+	for (i = 3; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING) {
+			lists[n] = r->element[i]->str;
+			lens[n++] = r->element[i]->len;
+		}
+	m = roster_encode_merged(id, reply_uint(r->element[0]), lists, lens,
+				 (unsigned int)n, rid, max_bytes);
+out:
+	free(own);
+	free(lists);
+	free(lens);
+	return m;
+}
+
+static void
+on_members(struct redisReply *r, void *arg)
+{
+	struct creq *q = arg;
+	struct client *c = q->cc->c;
+
+	if (!c)
+		goto done;
+	cc_pause(q->cc, 0);
+	if (!reply_ok(r, 3))
+		unavailable(q);
+	else
+		send_owned(c, members_of(q->room, r, REQ_ID(q),
+					 hub_client_conf(c)->send_ring_bytes));
+done:
+	req_free(q);
+}
+
+static void
+cluster_members(void *arg, struct client *c, struct room *room,
+		const struct codec_cmd *cmd)
+{
+	struct creq *q;
+
+	if (!redis_is_up()) {
+		hub_send_error_ref(glue_hub, c, RM_PE_UNAVAILABLE,
+				   "the cluster's "
+				   "Redis cannot be reached",
+				   cmd->type, &cmd->id);
+		return;
+	}
+	q = req_new(c, room, cmd);
+	if (!q) {
+		hub_client_lost(glue_hub, c, 1);
+		return;
+	}
+	cc_pause(q->cc, 1); /* its answer keeps its place in order */
+	if (members_script(room->id, on_members, q))
+		on_members(NULL, q);
+}
+
 /*---- presence counts ----*/
 
 static void
@@ -911,14 +1032,19 @@ on_presence(struct redisReply *r, void *arg)
 {
 }
 
-/* Tells Redis this node has @count member connections in room @id. */
+/*
+ * Tells Redis this node has @count member connections in room @id, and,
+ * with @users_of (the room), which users (for `members`).
+ */
 static void
-set_count(const char *id, unsigned int count)
+set_count(const char *id, unsigned int count, const struct room *users_of)
 {
 	char meta[BUS_NAME_MAX], pres[BUS_NAME_MAX], pexp[BUS_NAME_MAX],
-	     cnt[16], now[24], exp[24], keep[16];
-	const char *kv[8] = { meta, pres, pexp, C.node, cnt, now, exp, keep };
-	size_t n = strlen(id);
+		ulist[BUS_NAME_MAX], cnt[16], now[24], exp[24], keep[16],
+		*users = NULL;
+	const char *kv[10] = { meta, pres, pexp, ulist, C.node,
+			       cnt,  now,  exp,	 keep,	"" };
+	size_t n = strlen(id), ulen = 0;
 	int64_t t = rm_clock_ms();
 
 	if (!redis_is_up())
@@ -926,12 +1052,17 @@ set_count(const char *id, unsigned int count)
 	bus_name(meta, sizeof(meta), C.prefix, "meta", id, n);
 	bus_name(pres, sizeof(pres), C.prefix, "pres", id, n);
 	bus_name(pexp, sizeof(pexp), C.prefix, "pexp", id, n);
+	bus_name(ulist, sizeof(ulist), C.prefix, "ulist", id, n);
 	snprintf(cnt, sizeof(cnt), "%u", count);
 	snprintf(now, sizeof(now), "%" PRId64, t);
 	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
-	snprintf(keep, sizeof(keep), "%d",
-		 C.history_size ? CLUSTER_HISTORY_TTL_S : 0);
-	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 3, kv, NULL, 8);
+	snprintf(keep, sizeof(keep), "%u",
+		 C.history_size ? history_ttl_s() : 0);
+	/* OOM: the list stays as it was until the next refresh */
+	if (users_of && count && (users = roster_list(users_of, &ulen)))
+		kv[9] = users;
+	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 4, kv, NULL, 10);
+	free(users);
 }
 
 static void
@@ -950,9 +1081,12 @@ cluster_left(void *arg, struct client *c, struct room *room)
 	 * cluster_room_free.
 	 */
 	if (!hub_client_closing(c))
-		set_count(room->id, room->n_members - 1);
+		set_count(room->id, room->n_members - 1, NULL);
 	else if (room->data)
 		((struct croom *)room->data)->count_dirty = 1;
+	/* its users are listed at the tick, once it is out of the room */
+	if (room->data)
+		((struct croom *)room->data)->users_dirty = 1;
 }
 
 static void
@@ -1156,7 +1290,7 @@ cluster_room_free(struct room *room)
 	drain_held(cr, 0);
 	history_clear(&cr->recent);
 	if (!C.stopping && redis_is_up()) {
-		set_count(room->id, 0);
+		set_count(room->id, 0, NULL);
 		chan_of(room->id, chan, sizeof(chan));
 		unsub_later(chan);
 	}
@@ -1266,6 +1400,17 @@ on_user_message(const char *id, size_t id_len, const char *data, size_t len)
 		return;
 	if (nlen != strlen(C.node) || memcmp(node, C.node, nlen))
 		except = 0;	/* the sender is elsewhere */
+	if (jlen == strlen(CLUSTER_DISCONNECT) &&
+	    !memcmp(json, CLUSTER_DISCONNECT, jlen)) {
+		char user[HUB_USER_ID_MAX]; /* the API's disconnect */
+
+		if (id_len < sizeof(user)) {
+			memcpy(user, id, id_len);
+			user[id_len] = '\0';
+			hub_api_disconnect(glue_hub, user);
+		}
+		return;
+	}
 	m = msg_from_text(json, jlen);
 	if (!m)
 		return;
@@ -1504,16 +1649,17 @@ cluster_tick(int64_t now)
 	fail_stuck_joins(now);
 	if (now < C.refresh_ms) {
 		for (cr = C.rooms; cr; cr = cr->next)
-			if (cr->count_dirty) {
-				cr->count_dirty = 0;
-				set_count(cr->room->id, cr->room->n_members);
+			if (cr->count_dirty || cr->users_dirty) {
+				set_count(cr->room->id, cr->room->n_members,
+					  cr->users_dirty ? cr->room : NULL);
+				cr->count_dirty = cr->users_dirty = 0;
 			}
 		return;
 	}
 	C.refresh_ms = now + CLUSTER_REFRESH_MS;
 	for (cr = C.rooms; cr; cr = cr->next) {
-		cr->count_dirty = 0;
-		set_count(cr->room->id, cr->room->n_members);
+		cr->count_dirty = cr->users_dirty = 0;
+		set_count(cr->room->id, cr->room->n_members, cr->room);
 	}
 	for (u = C.user_list; u; u = u->next)
 		set_user_count(u->entry->id, (unsigned int)u->entry->seq);
@@ -1539,17 +1685,29 @@ on_api_publish(struct redisReply *r, void *arg)
 	free(p);
 }
 
+/* PREFIX:idem:ROOM:HEX, the key's bytes in hex (a key may hold any). */
+static void
+idem_name(char *buf, size_t len, const char *room, const char *key, size_t klen)
+{
+	int n = snprintf(buf, len, "%s:idem:%s:", C.prefix, room);
+	size_t i;
+
+	for (i = 0; n > 0 && i < klen && (size_t)n + 3 <= len; i++, n += 2)
+		snprintf(buf + n, 3, "%02x", (unsigned char)key[i]);
+}
+
 int
 cluster_api_publish(const char *room, const char *sender, const char *content,
-		    size_t len, const char *idem_key, cluster_publish_cb done,
-		    void *arg)
+		    size_t len, const char *idem_key, size_t idem_len,
+		    cluster_publish_cb done, void *arg)
 {
 	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX], chan[BUS_NAME_MAX],
-	     idem[BUS_NAME_MAX + 80], head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80],
-	     hsize[16], ttl[16], fresh[64], mttl[16];
-	const char *kv[10] = { meta, hist, chan, idem, head, content, hsize,
-			       ttl, fresh, mttl };
-	size_t lens[10], n = strlen(room), i;
+		idem[BUS_NAME_MAX + 160],
+		head[CODEC_ROOM_MAX + HUB_USER_ID_MAX + 80], hsize[16], ttl[16],
+		fresh[64], mttl[16], pres[BUS_NAME_MAX];
+	const char *kv[11] = { meta,	hist,  chan, idem,  pres, head,
+			       content, hsize, ttl,  fresh, mttl };
+	size_t lens[11], n = strlen(room), i;
 	struct api_pub *p;
 
 	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
@@ -1559,19 +1717,232 @@ cluster_api_publish(const char *room, const char *sender, const char *content,
 	bus_name(meta, sizeof(meta), C.prefix, "meta", room, n);
 	bus_name(hist, sizeof(hist), C.prefix, "hist", room, n);
 	chan_of(room, chan, sizeof(chan));
+	/* a room with no member anywhere is kept as a process keeps it */
+	bus_name(pres, sizeof(pres), C.prefix, "pres", room, n);
 	idem[0] = '\0';
-	if (idem_key && *idem_key)
-		snprintf(idem, sizeof(idem), "%s:idem:%s:%s", C.prefix, room,
-			 idem_key);
+	if (idem_key && idem_len)
+		idem_name(idem, sizeof(idem), room, idem_key, idem_len);
 	snprintf(head, sizeof(head), "{\"type\":\"broadcast\",\"room_id\":"
 		 "\"%s\",\"sender\":\"%s\",\"seq\":", room, sender);
 	snprintf(hsize, sizeof(hsize), "%u", C.history_size);
-	snprintf(ttl, sizeof(ttl), "%d", CLUSTER_HISTORY_TTL_S);
+	snprintf(ttl, sizeof(ttl), "%u", history_ttl_s());
 	fresh_epoch(fresh, sizeof(fresh));
 	snprintf(mttl, sizeof(mttl), "%d", CLUSTER_META_TTL_S);
-	for (i = 0; i < 10; i++)	/* the content is not NUL-ended */
-		lens[i] = i == 5 ? len : strlen(kv[i]);
-	if (evalsha(SCRIPT_PUBLISH, on_api_publish, p, 4, kv, lens, 10)) {
+	for (i = 0; i < 11; i++) /* the content is not NUL-ended */
+		lens[i] = i == 6 ? len : strlen(kv[i]);
+	if (evalsha(SCRIPT_PUBLISH, on_api_publish, p, 5, kv, lens, 11)) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* The server API's history: what the stream holds, read by the fetch. */
+struct api_hist {
+	cluster_history_cb done;
+	void *arg;
+	uint64_t limit;
+	char room[CODEC_ROOM_MAX + 1];
+};
+
+/* @r's last @p->limit messages (from element 3 on) as the answer text. */
+static char *
+api_history_text(const struct api_hist *p, const redisReply *r, size_t *len)
+{
+	size_t n = r->elements - 3, from = 3, i;
+	struct msg **msgs = NULL;
+	char *text = NULL;
+
+	if (n > p->limit) {
+		from += n - p->limit;
+		n = p->limit;
+	}
+	if (n && !(msgs = calloc(n, sizeof(*msgs))))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const redisReply *e = r->element[from + i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    !(msgs[i] = msg_from_text(e->str, e->len)))
+			goto out;
+	}
+	text = hub_api_history_text(p->room, r->element[1]->str, msgs,
+				    (unsigned int)n, len);
+out:
+	for (i = 0; i < n && msgs[i]; i++)
+		msg_unref(msgs[i]);
+	free(msgs);
+	return text;
+}
+
+static void
+on_api_history(struct redisReply *r, void *arg)
+{
+	struct api_hist *p = arg;
+	size_t len = 0;
+	char *text;
+
+	if (!reply_ok(r, 3) || r->element[1]->type != REDIS_REPLY_STRING) {
+		p->done(p->arg, -1, NULL, 0, 0);
+	} else if (!r->element[1]->len) { /* no numbering: not held */
+		p->done(p->arg, 0, NULL, 0, 0);
+	} else {
+		text = api_history_text(p, r, &len);
+		p->done(p->arg, 0, text, len, 1);
+	}
+	free(p);
+}
+
+int
+cluster_api_history(const char *room, uint64_t limit, cluster_history_cb done,
+		    void *arg)
+{
+	char meta[BUS_NAME_MAX], hist[BUS_NAME_MAX];
+	const char *kv[4] = { meta, hist, "0", "" };
+	struct api_hist *p;
+
+	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
+		return -1;
+	p->done = done;
+	p->arg = arg;
+	p->limit = limit ? limit : 100;
+	snprintf(p->room, sizeof(p->room), "%s", room);
+	bus_name(meta, sizeof(meta), C.prefix, "meta", room, strlen(room));
+	bus_name(hist, sizeof(hist), C.prefix, "hist", room, strlen(room));
+	/* since 0: all the stream holds (at most history-size) */
+	if (evalsha(SCRIPT_FETCH, on_api_history, p, 2, kv, NULL, 4)) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* The server API's direct: the direct script's count of connections. */
+struct api_direct {
+	cluster_count_cb done;
+	void *arg;
+};
+
+static void
+on_api_direct(struct redisReply *r, void *arg)
+{
+	struct api_direct *p = arg;
+
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		p->done(p->arg, -1, 0);
+	else
+		p->done(p->arg, 0, r->integer > 0 ? (uint64_t)r->integer : 0);
+	free(p);
+}
+
+/*
+ * Runs the direct script for user @to with @payload (@plen bytes) framed
+ * for every connection: published only if the user has connections on
+ * some process; @done gets their count.
+ */
+static int
+api_to_user(const char *to, const char *payload, size_t plen,
+	    cluster_count_cb done, void *arg)
+{
+	char upres[BUS_NAME_MAX], uexp[BUS_NAME_MAX], chan[BUS_NAME_MAX],
+		now[24], *frame = malloc(plen + 64);
+	const char *kv[5] = { upres, uexp, chan, now, frame };
+	size_t lens[5], i, tlen = strlen(to);
+	struct api_direct *p = frame ? malloc(sizeof(*p)) : NULL;
+	/* conn_id 0 is no connection: every one of the user's gets it */
+	int n = p ? bus_frame(frame, plen + 64, 0, C.node, payload, plen) : -1;
+
+	if (n < 0)
+		goto bail;
+	p->done = done;
+	p->arg = arg;
+	bus_name(upres, sizeof(upres), C.prefix, "upres", to, tlen);
+	bus_name(uexp, sizeof(uexp), C.prefix, "uexp", to, tlen);
+	bus_name(chan, sizeof(chan), C.prefix, "user", to, tlen);
+	snprintf(now, sizeof(now), "%" PRId64, rm_clock_ms());
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(kv[i]);
+	lens[4] = (size_t)n;
+	if (evalsha(SCRIPT_DIRECT, on_api_direct, p, 3, kv, lens, 5))
+		goto bail;
+	free(frame);
+	return 0;
+bail:
+	free(p);
+	free(frame);
+	return -1;
+}
+
+int
+cluster_api_direct(const char *to, const char *from, const char *content,
+		   size_t len, cluster_count_cb done, void *arg)
+{
+	struct msg *m;
+	int r;
+
+	if (!C.on || !redis_is_up())
+		return -1;
+	m = codec_encode_direct(from, content, len);
+	if (!m)
+		return -1;
+	r = api_to_user(to, msg_text(m), m->payload_len, done, arg);
+	msg_unref(m);
+	return r;
+}
+
+int
+cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg)
+{
+	if (!C.on || !redis_is_up())
+		return -1;
+	return api_to_user(user, CLUSTER_DISCONNECT, strlen(CLUSTER_DISCONNECT),
+			   done, arg);
+}
+
+/* The server API's rooms/R: the members script, as `members` reads it. */
+struct api_room {
+	cluster_history_cb done;
+	void *arg;
+	size_t max_bytes;
+	char room[CODEC_ROOM_MAX + 1];
+};
+
+static void
+on_api_room(struct redisReply *r, void *arg)
+{
+	struct api_room *p = arg;
+	struct msg *m;
+	size_t len = 0;
+	char *text = NULL;
+
+	if (!reply_ok(r, 3) || r->element[2]->type != REDIS_REPLY_STRING) {
+		p->done(p->arg, -1, NULL, 0, 0);
+	} else if (!r->element[2]->len) { /* no numbering: not held */
+		p->done(p->arg, 0, NULL, 0, 0);
+	} else {
+		m = members_of(p->room, r, NULL, p->max_bytes);
+		if (m)
+			text = hub_api_room_text(reply_uint(r->element[1]),
+						 r->element[2]->str, m, &len);
+		msg_unref(m);
+		p->done(p->arg, 0, text, len, 1);
+	}
+	free(p);
+}
+
+int
+cluster_api_room(const char *room, size_t max_bytes, cluster_history_cb done,
+		 void *arg)
+{
+	struct api_room *p;
+
+	if (!C.on || !redis_is_up() || !(p = malloc(sizeof(*p))))
+		return -1;
+	p->done = done;
+	p->arg = arg;
+	p->max_bytes = max_bytes;
+	snprintf(p->room, sizeof(p->room), "%s", room);
+	if (members_script(room, on_api_room, p)) {
 		free(p);
 		return -1;
 	}
@@ -1592,6 +1963,7 @@ static const struct hub_cluster_ops cluster_ops = {
 	.user = cluster_user,
 	.presence = cluster_presence,
 	.direct = cluster_direct,
+	.members = cluster_members,
 };
 
 int

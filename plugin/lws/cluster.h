@@ -110,8 +110,8 @@ void cluster_tick(int64_t now_ms);
 /*
  * The server API's publish (PROTOCOL.md, Server API) when clustered:
  * numbers, stores and publishes @content (@len bytes of JSON text) to room
- * @room as @sender, with @idem_key ("" or NULL for none) checked in the
- * same script. @done gets 0 with the seq and epoch (@repeated: the key was
+ * @room as @sender, with @idem_key (@idem_len bytes, any; 0 for none)
+ * checked in the same script. @done gets 0 with the seq and epoch (@repeated: the key was
  * seen; nothing was published again), or -1 (Redis unreachable: the API
  * answers 503). Members everywhere, this process's included, get the
  * message through the room's channel. Returns 0, or -1 (down, or out of
@@ -121,7 +121,49 @@ typedef void (*cluster_publish_cb)(void *arg, int err, uint64_t seq,
 				   const char *epoch, int repeated);
 int cluster_api_publish(const char *room, const char *sender,
 			const char *content, size_t len, const char *idem_key,
-			cluster_publish_cb done, void *arg);
+			size_t idem_len, cluster_publish_cb done, void *arg);
+
+/*
+ * The server API's GET /api/history/R when clustered: room @room's last
+ * @limit (0: 100) messages the cluster's stream holds. @done gets 0 with
+ * the answer text (malloc'd, @len bytes; NULL out of memory), or 0 with
+ * @found 0 for a room Redis holds no numbering of, or -1 (Redis
+ * unreachable). Returns 0, or -1 (down, or out of memory: @done is not
+ * called).
+ */
+typedef void (*cluster_history_cb)(void *arg, int err, char *text, size_t len,
+				   int found);
+int cluster_api_history(const char *room, uint64_t limit,
+			cluster_history_cb done, void *arg);
+
+/*
+ * The server API's GET /api/rooms/R when clustered: members counted and
+ * users listed on every process (users within @max_bytes, as the
+ * `members` message), the room's seq and epoch. @done as
+ * cluster_api_history()'s (@found 0: Redis holds no numbering of R).
+ */
+int cluster_api_room(const char *room, size_t max_bytes,
+		     cluster_history_cb done, void *arg);
+
+/*
+ * The server API's direct when clustered: {"type":"direct","from":@from,
+ * "content":@content} to every connection of user @to (not a guest id: a
+ * guest is one process's) on every process. @done gets 0 with how many
+ * connections the cluster counts for @to (the message went out only if
+ * some), or -1 (Redis unreachable). Returns 0, or -1 (down, or out of
+ * memory: @done is not called).
+ */
+typedef void (*cluster_count_cb)(void *arg, int err, uint64_t n);
+int cluster_api_direct(const char *to, const char *from, const char *content,
+		       size_t len, cluster_count_cb done, void *arg);
+
+/*
+ * The server API's disconnect when clustered: every connection of user
+ * @user (not a guest id) on every process is closed with 4005. @done gets
+ * 0 with how many the cluster counts, or -1 (Redis unreachable). Returns
+ * 0, or -1 (down, or out of memory: @done is not called).
+ */
+int cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg);
 
 /* 1 when clustered; *@up tells whether Redis answers. */
 int cluster_status(int *up);

@@ -284,6 +284,8 @@ def test_redis_down_unavailable_then_back(cluster, redis):
         assert e["type"] == "error" and e["code"] == "unavailable"
         e = x.request({"type": "history", "room_id": room})
         assert e["code"] == "unavailable"
+        e = x.request({"type": "members", "room_id": room})
+        assert e["type"] == "error" and e["code"] == "unavailable"
         # leave and ping still work; connections stay open
         assert x.ping_check()
         y.leave(room)
@@ -436,6 +438,24 @@ def test_direct_across_processes_and_no_such_user(cluster):
                 return False
             return m.get("code") == "no_such_user"
         wait_for(gone, timeout=5, what="no_such_user after the user left")
+
+
+def test_direct_to_a_guest_stays_on_its_process(cluster):
+    """A guest id is one process's (conn_ids are): docs/CLUSTER.md, What
+    is process-local. From another process it is no_such_user."""
+    a, b = cluster(2)
+    with WsClient.connect(a.port) as s, WsClient.connect(b.port) as g, \
+            WsClient.connect(b.port) as t:
+        s.join(unique_room(), "sender")
+        t.join(unique_room(), "near")
+        guest = g.join(unique_room())["user_id"]
+        assert guest.startswith("guest-")
+        s.send_json({"type": "direct", "to": guest, "content": 1})
+        s.expect_error("no_such_user", ref="direct")
+        g.expect_silence(0.3)
+        # from its own process it is reached
+        t.send_json({"type": "direct", "to": guest, "content": 2})
+        assert g.expect("direct") == {"type": "direct", "from": "near", "content": 2}
 
 
 def test_direct_to_self_from_only_connection_reaches_no_one(cluster):
@@ -655,3 +675,381 @@ def test_fault_mid_traffic_no_duplicate_no_disorder(cluster, redis, fault):
                      for m in msgs if m["type"] != "broadcast" or m["content"] in
                      range(missing[0] - 2, missing[-1] + 3)]))
             assert len(contents) <= sent
+
+
+# ---- the server API across the cluster ------------------------------------
+
+from test_api import KEY as API_KEY, Api  # noqa: E402
+
+
+def test_api_publish_reaches_members_on_every_process(cluster):
+    a, b = cluster(2, api_key=API_KEY, history_size=10)
+    room = unique_room()
+    with WsClient.connect(b.port) as y, WsClient.connect(a.port) as x:
+        j = y.join(room, "y")
+        api = Api(a.status_port)   # a has no member in the room
+        try:
+            st, r1, _ = api.post("/api/publish", {"room_id": room, "content": {"n": 1},
+                                                  "sender": "backend"})
+            assert st == 200 and r1 == {"room_id": room, "seq": 1, "epoch": j["epoch"]}
+            m = y.expect("broadcast")
+            assert m == {"type": "broadcast", "room_id": room, "sender": "backend",
+                         "seq": 1, "content": {"n": 1}}
+            # one numbering with the members' broadcasts, on any process
+            x.join(room, "x")
+            y.broadcast(room, "ws")
+            assert y.expect("broadcast")["seq"] == 2
+            assert x.expect("broadcast")["seq"] == 2
+            st, r2, _ = api.post("/api/publish", {"room_id": room, "content": None})
+            assert st == 200 and r2["seq"] == 3 and r2["epoch"] == j["epoch"]
+            for cl in (x, y):
+                m = cl.expect("broadcast")
+                assert (m["seq"], m["sender"], m["content"]) == (3, "api", None)
+            # held in the room's history (Redis) like a member's broadcast
+            h = y.request({"type": "history", "room_id": room})
+            assert [e["seq"] for e in h["messages"]] == [1, 2, 3]
+            # a room nobody holds is made: seq 1, a new epoch
+            other = unique_room()
+            st, r3, _ = api.post("/api/publish", {"room_id": other, "content": 1})
+            assert st == 200 and r3["seq"] == 1 and r3["epoch"] != j["epoch"]
+        finally:
+            api.close()
+
+
+def test_api_publish_to_a_room_without_members(cluster, redis):
+    """Kept as one process keeps it: without history freed at once (the
+    next publish makes it again: seq 1, a new epoch); with history kept
+    history-ttl-s."""
+    a, = cluster(1, api_key=API_KEY, history_size=0)
+    api = Api(a.status_port)
+    try:
+        room = unique_room()
+        st, r1, _ = api.post("/api/publish", {"room_id": room, "content": 1})
+        st2, r2, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+        assert (st, st2) == (200, 200)
+        assert r1["seq"] == r2["seq"] == 1 and r1["epoch"] != r2["epoch"]
+        assert redis.command("EXISTS", "roomcast:meta:" + room) == ":0"
+    finally:
+        api.close()
+    b, = cluster(1, api_key=API_KEY, history_size=5, history_ttl_s=7)
+    api = Api(b.status_port)
+    try:
+        room = unique_room()
+        st, r1, _ = api.post("/api/publish", {"room_id": room, "content": 1})
+        st, r2, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+        assert r2["seq"] == 2 and r2["epoch"] == r1["epoch"]
+        assert 5 <= _ttl(redis, "roomcast:meta:" + room) <= 7
+        st, h, _ = api.get("/api/history/" + room)
+        assert [m["content"] for m in h["messages"]] == [1, 2]
+    finally:
+        api.close()
+
+
+def test_api_broadcast_across_the_cluster(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    r1, r2 = unique_room(), unique_room()
+    with WsClient.connect(b.port) as y, WsClient.connect(a.port) as x:
+        y.join(r1, "y")
+        x.join(r2, "x")
+        y.broadcast(r1, "first")
+        y.expect("broadcast")
+        api = Api(a.status_port)
+        try:
+            st, res, _ = api.post("/api/broadcast", {"rooms": [r1, r2], "content": "all"})
+        finally:
+            api.close()
+        assert st == 200
+        assert [(e["room_id"], e["seq"]) for e in res["results"]] == [(r1, 2), (r2, 1)]
+        assert y.expect("broadcast")["seq"] == 2
+        assert x.expect("broadcast")["seq"] == 1
+
+
+def test_api_idempotency_key_spans_the_cluster(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    room = unique_room()
+    with WsClient.connect(b.port) as y:
+        y.join(room, "y")
+        pa, pb = Api(a.status_port), Api(b.status_port)
+        try:
+            body = {"room_id": room, "content": "once", "idempotency_key": "k\u00e9:1"}
+            st, first, _ = pa.post("/api/publish", body)
+            assert st == 200 and first["seq"] == 1
+            assert y.expect("broadcast")["content"] == "once"
+            # the same key on the other process: the first result, nothing sent
+            st, again, _ = pb.post("/api/publish", dict(body, content="twice"))
+            assert st == 200 and again == first
+            y.expect_silence(0.4)
+            # a key that differs only past a byte the name would have cut
+            st, r, _ = pb.post("/api/publish", dict(body, idempotency_key="k\u00e9:10"))
+            assert st == 200 and r["seq"] == 2
+            assert y.expect("broadcast")["seq"] == 2
+            # the same key in another room is another publish
+            other = unique_room()
+            st, r, _ = pa.post("/api/publish", dict(body, room_id=other))
+            assert st == 200 and r["room_id"] == other and r["seq"] == 1
+        finally:
+            pa.close()
+            pb.close()
+
+
+def test_api_history_from_any_process(cluster):
+    a, b = cluster(2, api_key=API_KEY, history_size=5)
+    room = unique_room()
+    with WsClient.connect(b.port) as y:
+        j = y.join(room, "y")
+        for i in range(7):
+            y.broadcast(room, i)
+        drain(y, 7)
+        api = Api(a.status_port)   # a never had a member there
+        try:
+            st, h, _ = api.get("/api/history/" + room)
+            assert st == 200 and h["room_id"] == room and h["epoch"] == j["epoch"]
+            assert [(m["seq"], m["content"]) for m in h["messages"]] == \
+                [(3, 2), (4, 3), (5, 4), (6, 5), (7, 6)]
+            assert h["messages"][0] == {"type": "broadcast", "room_id": room, "sender": "y",
+                                        "seq": 3, "content": 2}
+            st, h, _ = api.get("/api/history/%s?limit=2" % room)
+            assert st == 200 and [m["seq"] for m in h["messages"]] == [6, 7]
+            st, ans, _ = api.get("/api/history/" + unique_room())
+            assert st == 404 and ans["error"] == "no_such_room"
+            st, ans, _ = api.get("/api/history/%s?limit=0" % room)
+            assert st == 400 and ans["error"] == "bad_request"
+        finally:
+            api.close()
+
+
+def test_api_direct_across_processes(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(a.port) as g:
+        x.join(unique_room(), "target")
+        y.join(unique_room(), "target")
+        guest = g.join(unique_room())["user_id"]
+        api = Api(b.status_port)
+        try:
+            st, ans, _ = api.post("/api/direct", {"to": "target", "content": {"k": 1},
+                                                 "from": "ops"})
+            assert st == 200 and ans == {"delivered": 2}
+            for cl in (x, y):
+                assert cl.expect("direct") == {"type": "direct", "from": "ops",
+                                               "content": {"k": 1}}
+            st, ans, _ = api.post("/api/direct", {"to": "nobody", "content": 1})
+            assert st == 200 and ans == {"delivered": 0}
+            # a guest id is one process's: only its own process reaches it
+            st, ans, _ = api.post("/api/direct", {"to": guest, "content": 1})
+            assert st == 200 and ans == {"delivered": 0}
+            g.expect_silence(0.3)
+            pa = Api(a.status_port)
+            st, ans, _ = pa.post("/api/direct", {"to": guest, "content": 2})
+            pa.close()
+            assert st == 200 and ans == {"delivered": 1}
+            assert g.expect("direct")["content"] == 2
+        finally:
+            api.close()
+
+
+def test_api_disconnect_across_processes(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(b.port) as other, WsClient.connect(b.port) as g:
+        x.join(unique_room(), "bad")
+        y.join(unique_room(), "bad")
+        other.join(unique_room(), "good")
+        guest = g.join(unique_room())["user_id"]
+        api = Api(a.status_port)
+        try:
+            st, ans, _ = api.post("/api/disconnect", {"user_id": "bad"})
+            assert st == 200 and ans == {"disconnected": 2}
+            for cl in (x, y):
+                assert cl.wait_close(5) == (4005, "close-frame")
+            assert other.ping_check()
+            st, ans, _ = api.post("/api/disconnect", {"user_id": "nobody"})
+            assert st == 200 and ans == {"disconnected": 0}
+            # a guest is reached on its own process only
+            st, ans, _ = api.post("/api/disconnect", {"user_id": guest})
+            assert st == 200 and ans == {"disconnected": 0}
+            assert g.ping_check()
+        finally:
+            api.close()
+
+
+def _members(client, room):
+    m = client.request({"type": "members", "room_id": room, "id": 5})
+    assert m["type"] == "members" and m["id"] == 5, m
+    return m
+
+
+def test_members_request_spans_the_cluster(cluster):
+    a, b = cluster(2)
+    room = unique_room()
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y, \
+            WsClient.connect(b.port) as y2, WsClient.connect(b.port) as g:
+        x.join(room, "al")
+        y.join(room, "bo")
+        y2.join(room, "al")     # al's second connection, on the other process
+        guest = g.join(room)["user_id"]
+        want = ["al", "bo", guest]
+        # a process lists its users in Redis at its next tick (0.5 s)
+        wait_for(lambda: _members(x, room)["users"] == want, timeout=5,
+                 what="b's users seen from a")
+        m = _members(x, room)
+        assert m == {"type": "members", "id": 5, "room_id": room, "members": 4,
+                     "users": want}
+        assert _members(y, room)["users"] == want
+        # leaving is seen too, from every process
+        g.leave(room)
+        y.close()
+        wait_for(lambda: _members(x, room)["users"] == ["al"], timeout=5,
+                 what="b's leavers gone from a's answer")
+        assert _members(y2, room)["users"] == ["al"]
+        wait_for(lambda: _members(x, room)["members"] == 2, timeout=5, what="2 connections")
+
+
+def test_api_rooms_spans_the_cluster(cluster):
+    a, b = cluster(2, api_key=API_KEY)
+    room = unique_room()
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y:
+        j = x.join(room, "al")
+        y.join(room, "bo")
+        y.broadcast(room, 1)
+        x.expect("broadcast")
+        y.expect("broadcast")
+        api = Api(a.status_port)
+        try:
+            def answer():
+                st, body, _ = api.get("/api/rooms/" + room)
+                assert st == 200, body
+                return body
+            wait_for(lambda: answer()["users"] == ["al", "bo"], timeout=5, what="users")
+            assert answer() == {"room_id": room, "members": 2, "users": ["al", "bo"],
+                                "seq": 1, "epoch": j["epoch"]}
+            # from a process without members there too
+            pb = Api(b.status_port)
+            try:
+                y.leave(room)
+                wait_for(lambda: pb.get("/api/rooms/" + room)[1]["users"] == ["al"],
+                         timeout=5, what="b sees a's user")
+            finally:
+                pb.close()
+            st, ans, _ = api.get("/api/rooms/" + unique_room())
+            assert st == 404 and ans == {"error": "no_such_room"}
+            # errors of the request itself come first, as without a cluster
+            st, ans, _ = api.post("/api/publish", {"room_id": "bad room", "content": 1})
+            assert st == 400 and ans["error"] == "bad_room"
+            st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 1}, key="wrong")
+            assert st == 401
+        finally:
+            api.close()
+
+
+def test_api_publish_redis_down_503(cluster, redis):
+    a, b = cluster(2, api_key=API_KEY)
+    room = unique_room()
+    with WsClient.connect(b.port) as y:
+        y.join(room, "y")
+        api = Api(a.status_port)
+        try:
+            # Redis paused: the script is sent, no reply comes; the command
+            # times out (2 s) and the waiting request gets its 503
+            redis.pause()
+            try:
+                t0 = time.monotonic()
+                st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 1})
+                assert st == 503 and ans["error"] == "unavailable", ans
+                assert time.monotonic() - t0 < 4.5
+                # known down: answered at once
+                st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+                assert st == 503 and ans["error"] == "unavailable"
+                st, ans, _ = api.post("/api/broadcast", {"rooms": [room], "content": 2})
+                assert st == 503 and ans["error"] == "unavailable"
+                for method, path, body in (("GET", "/api/history/" + room, None),
+                                           ("GET", "/api/rooms/" + room, None),
+                                           ("POST", "/api/direct", {"to": "y", "content": 1}),
+                                           ("POST", "/api/disconnect", {"user_id": "y"})):
+                    st, ans, _ = api.call(method, path, body)
+                    assert st == 503 and ans["error"] == "unavailable", (path, ans)
+            finally:
+                redis.resume()
+            wait_for(lambda: health(a.status_port)[0] == 200, timeout=10, what="health 200")
+            st, r, _ = api.post("/api/publish", {"room_id": room, "content": 3})
+            assert st == 200
+            # the paused publish may have run before the pause took: the
+            # member gets what was numbered, in order, ending with 3
+            seen = []
+            while not seen or seen[-1]["content"] != 3:
+                m = y.recv_json()
+                if m["type"] == "broadcast":
+                    seen.append(m)
+            assert [m["content"] for m in seen] in ([3], [1, 3])
+            assert seen[-1]["seq"] == r["seq"]
+            redis.stop()
+            wait_for(lambda: health(a.status_port)[0] == 503, timeout=8, what="health 503")
+            st, ans, _ = api.post("/api/publish", {"room_id": room, "content": 4})
+            assert st == 503 and ans == {"error": "unavailable",
+                                         "message": "the cluster's Redis cannot be reached"}
+        finally:
+            api.close()
+
+
+def test_api_client_gone_before_redis_answers(cluster, redis):
+    """A client that closes while its publish waits for Redis is not
+    touched after: the process goes on serving (ASan: no use after free,
+    no leak)."""
+    import socket
+    a, = cluster(1, api_key=API_KEY)
+    room = unique_room()
+    body = json.dumps({"room_id": room, "content": 1}).encode()
+    req = (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+           API_KEY.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+           str(len(body)).encode() + b"\r\n\r\n" + body)
+    redis.pause()
+    try:
+        socks = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", a.status_port), timeout=5)
+            s.sendall(req)
+            socks.append(s)
+        time.sleep(0.3)
+        for s in socks:
+            s.close()
+    finally:
+        redis.resume()
+    time.sleep(0.5)
+    wait_for(lambda: health(a.status_port)[0] == 200, timeout=10, what="health 200")
+    api = Api(a.status_port)
+    try:
+        st, r, _ = api.post("/api/publish", {"room_id": room, "content": 2})
+        assert st == 200
+    finally:
+        api.close()
+    assert a.proc.poll() is None
+
+
+# ---- history-ttl-s in Redis ---------------------------------------------------
+
+def _ttl(redis, key):
+    v = redis.command("TTL", key)
+    assert v and v.startswith(":"), v
+    return int(v[1:])
+
+
+def test_history_ttl_s_sets_the_keys_expiry(cluster, redis):
+    a, = cluster(1, history_size=5, history_ttl_s=7)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room, "x")
+        x.broadcast(room, 1)
+        x.expect("broadcast")
+        assert 5 <= _ttl(redis, "roomcast:hist:" + room) <= 7
+        x.leave(room)
+        # the room's numbering is kept history-ttl-s after its last member
+        wait_for(lambda: 0 < _ttl(redis, "roomcast:meta:" + room) <= 7, timeout=5,
+                 what="meta expiring within history-ttl-s")
+    # and the default is 300 s
+    b, = cluster(1, history_size=5)
+    room = unique_room()
+    with WsClient.connect(b.port) as x:
+        x.join(room, "x")
+        x.broadcast(room, 1)
+        x.expect("broadcast")
+        assert 290 <= _ttl(redis, "roomcast:hist:" + room) <= 300

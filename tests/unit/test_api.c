@@ -325,13 +325,85 @@ test_key(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "api-key-file"));
 }
 
+/*
+ * What a cluster's transport uses: api_parse() decodes without running
+ * (nothing is published), and the answers are written as api_handle()'s.
+ */
+static void
+test_parse_and_answers_for_a_cluster(void)
+{
+	struct api_result res[2] = { { 7, "e-1" }, { 1, "e-2" } };
+	struct api_out out = { 0 };
+	struct api_req req;
+	struct msg *m;
+	size_t len;
+	char *text;
+	const char *body = "{\"rooms\":[\"a\",\"b\"],\"content\":[1]}";
+
+	CU_ASSERT_EQUAL(api_parse(API_POST, "/api/broadcast", "", body,
+				  strlen(body), &req, &out),
+			0);
+	CU_ASSERT_EQUAL(req.route, API_R_BROADCAST);
+	CU_ASSERT_EQUAL(req.n_rooms, 2);
+	CU_ASSERT_EQUAL(api_answer_results(&out, &req, res), 200);
+	CU_ASSERT_TRUE(unit_text_is(
+		out.buf, out.len,
+		"{\"results\":[{\"room_id\":\"a\",\"seq\":7,\"epoch\":"
+		"\"e-1\"},{\"room_id\":\"b\",\"seq\":1,\"epoch\":\"e-2\"}]}"));
+	api_req_free(&req);
+	body = "{\"room_id\":\"r\",\"content\":1,\"idempotency_key\":\"k\"}";
+	CU_ASSERT_EQUAL(api_parse(API_POST, "/api/publish", "", body,
+				  strlen(body), &req, &out),
+			0);
+	CU_ASSERT_EQUAL(req.idem_len, 1);
+	CU_ASSERT_EQUAL(api_answer_results(&out, &req, res), 200);
+	CU_ASSERT_TRUE(unit_text_is(
+		out.buf, out.len,
+		"{\"room_id\":\"r\",\"seq\":7,\"epoch\":\"e-1\"}"));
+	api_req_free(&req);
+	/* a request's own error comes from api_parse() */
+	CU_ASSERT_EQUAL(api_parse(API_GET, "/api/history/x", "limit=0", NULL, 0,
+				  &req, &out),
+			400);
+	CU_ASSERT_STRING_EQUAL(field(&out, "error"), "bad_request");
+	api_req_free(&req);
+	CU_ASSERT_EQUAL(api_answer_count(&out, "disconnected", 3), 200);
+	CU_ASSERT_TRUE(unit_text_is(out.buf, out.len, "{\"disconnected\":3}"));
+	CU_ASSERT_EQUAL(api_answer_text(&out, NULL, 0, 0), 404);
+	CU_ASSERT_STRING_EQUAL(field(&out, "error"), "no_such_room");
+	/* the history and rooms texts a cluster builds */
+	m = msg_from_text("{\"type\":\"broadcast\",\"seq\":2}", 28);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	text = hub_api_history_text("r", "E", &m, 1, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_STRING_EQUAL(text, "{\"epoch\":\"E\",\"room_id\":\"r\","
+				     "\"messages\":[{\"type\":\"broadcast\","
+				     "\"seq\":2}]}");
+	CU_ASSERT_EQUAL(api_answer_text(&out, text, len, 1), 200);
+	msg_unref(m);
+	m = codec_encode_members("r", 3, (const char *[]){ "al" }, 1, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	text = hub_api_room_text(9, "E", m, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_STRING_EQUAL(text, "{\"seq\":9,\"epoch\":\"E\","
+				     "\"room_id\":\"r\",\"members\":3,"
+				     "\"users\":[\"al\"]}");
+	free(text);
+	msg_unref(m);
+	api_out_free(&out);
+}
+
 CU_TestInfo api_tests[] = {
+	{ "cluster: parse without running, answers as api_handle's",
+	  test_parse_and_answers_for_a_cluster },
 	{ "routes, methods, 404/405", test_routes_and_methods },
 	{ "body errors in PROTOCOL.md's order", test_body_errors_in_order },
 	{ "idempotency_key 1-64 bytes", test_idempotency_key_lengths },
 	{ "publish: one frame for every member", test_publish_to_member_once },
-	{ "idempotent publish delivers once", test_idempotent_publish_delivers_once },
-	{ "room not held: freed, or kept with history", test_room_not_held_freed_or_kept },
+	{ "idempotent publish delivers once",
+	  test_idempotent_publish_delivers_once },
+	{ "room not held: freed, or kept with history",
+	  test_room_not_held_freed_or_kept },
 	{ "direct and disconnect (4005)", test_disconnect_and_direct },
 	{ "key: constant-time check, file re-read", test_key },
 	CU_TEST_INFO_NULL,

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define N_CLIENTS 1100
 
@@ -159,7 +160,80 @@ cut_to_what_fits_the_ring(void)
 	teardown();
 }
 
+static void
+list_then_merged_across_processes(void)
+{
+	struct codec_span id = { "7", 1 };
+	char *lists[3], other[] = "cy\nal\nguest-5\n", more[] = "zz\n*\n";
+	size_t lens[3], len;
+	struct msg *m;
+
+	setup();
+	add(0, "bo");
+	add(1, NULL);
+	add(2, "al");
+	add(3, "bo");
+	lists[0] = roster_list(room, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lists[0]);
+	CU_ASSERT_STRING_EQUAL(lists[0], "al\nbo\nguest-1001\n");
+	CU_ASSERT_EQUAL(len, strlen(lists[0]));
+	lens[0] = len;
+	lists[1] = other;
+	lens[1] = strlen(other);
+	/* another process's "al" counts once; guests after named users */
+	m = roster_encode_merged("r", 9, lists, lens, 2, &id, 1 << 20);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_TRUE(
+		unit_text_is(msg_text(m), m->payload_len,
+			     "{\"type\":\"members\",\"id\":7,\"room_id\":\"r\","
+			     "\"members\":9,\"users\":[\"al\",\"bo\",\"cy\","
+			     "\"guest-1001\",\"guest-5\"]}"));
+	msg_unref(m);
+	free(lists[0]);
+	/* a list that left users out makes the answer truncated */
+	lists[0] = more;
+	lens[0] = strlen(more);
+	m = roster_encode_merged("r", 3, lists, lens, 1, NULL, 1 << 20);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_TRUE(unit_text_is(
+		msg_text(m), m->payload_len,
+		"{\"type\":\"members\",\"room_id\":\"r\",\"members\":3,"
+		"\"users\":[\"zz\"],\"truncated\":true}"));
+	msg_unref(m);
+	/* no list at all: no users */
+	m = roster_encode_merged("r", 0, NULL, NULL, 0, NULL, 1 << 20);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	msg_unref(m);
+	teardown();
+}
+
+static void
+list_stops_at_1000_users(void)
+{
+	char u[16], *list;
+	size_t len;
+	unsigned int i, lines = 0;
+
+	setup();
+	for (i = 0; i < 1001; i++) {
+		snprintf(u, sizeof(u), "u%04u", i);
+		add(i, u);
+	}
+	list = roster_list(room, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+	for (i = 0; i < len; i++)
+		lines += list[i] == '\n';
+	CU_ASSERT_EQUAL(lines, 1001); /* 1000 users and the "*" line */
+	CU_ASSERT_STRING_EQUAL(list + len - 2, "*\n");
+	free(list);
+	teardown();
+}
+
 CU_TestInfo roster_tests[] = {
+	{ "members: a process's list, merged with others'",
+	  list_then_merged_across_processes },
+	{ "members: a process's list stops at 1000 users, marked",
+	  list_stops_at_1000_users },
 	{ "members: each user once, named sorted, then guests",
 	  each_user_once_guests_after },
 	{ "members: at most 1000 users, then truncated", at_most_1000_users },

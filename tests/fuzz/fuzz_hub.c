@@ -477,7 +477,20 @@ send_text(int i, const char *text, size_t len)
 		free_client(i);
 		return;
 	}
-	if (ci.closing || ci.dropped_pending == dropped0 || ci.queued < k0)
+	if (ci.closing || ci.queued < k0)
+		return;
+	/*
+	 * Whether this request dropped anything for @c: a `dropped` notice
+	 * queued meanwhile took the pending count to 0 before counting on.
+	 */
+	for (k = k0; k < ci.queued; k++) {
+		const struct msg *m = hub_client_peek(c, k);
+
+		if (m->payload_len > 17 &&
+		    !memcmp(msg_text(m), "{\"type\":\"dropped\"", 17))
+			dropped0 = 0;
+	}
+	if (ci.dropped_pending <= dropped0)
 		return;
 	for (k = k0; k < ci.queued; k++) {
 		const struct msg *m = hub_client_peek(c, k);

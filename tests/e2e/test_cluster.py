@@ -396,6 +396,49 @@ def test_killed_process_costs_only_its_own_clients(cluster):
         y.drop()
 
 
+TEST_TTL_MS = 1500   # ROOMCAST_TEST_PRESENCE_TTL_MS: a test-only setting
+
+
+def test_killed_process_members_expire(cluster, monkeypatch):
+    """A SIGKILLed process cannot say its members left: its counts in Redis
+    expire (docs/CLUSTER.md, Faults; the test-only shorter expiry of
+    Testing), then `members`, `joined.members` and no_such_user on the
+    other processes no longer count them."""
+    monkeypatch.setenv("ROOMCAST_TEST_PRESENCE_TTL_MS", str(TEST_TTL_MS))
+    a, b = cluster(2)
+    room = unique_room()
+    x = WsClient.connect(a.port)
+    y = WsClient.connect(b.port)
+    y2 = WsClient.connect(b.port)
+    try:
+        x.join(room, "xa")
+        y.join(room, "yb")
+        y2.join(room)
+        want = sorted(["xa", "yb"])
+        wait_for(lambda: len(_members(x, room)["users"]) == 3, timeout=5,
+                 what="b's users seen from a")
+        assert _members(x, room)["members"] == 3
+        # the refreshes keep a live process's members past the expiry
+        time.sleep(TEST_TTL_MS * 2 / 1000)
+        m = _members(x, room)
+        assert m["members"] == 3 and m["users"][:2] == want
+        assert _direct_answer(x, "yb", 1) is None
+        b.kill()
+        b.expect_exit = True
+        t0 = time.monotonic()
+        wait_for(lambda: _members(x, room)["members"] == 1, timeout=TEST_TTL_MS / 1000 + 3,
+                 what="b's members expired")
+        assert time.monotonic() - t0 < TEST_TTL_MS / 1000 + 2
+        assert _members(x, room)["users"] == ["xa"]
+        assert _direct_answer(x, "yb", 1) == "no_such_user"
+        with WsClient.connect(a.port) as z:
+            assert z.join(room, "zz")["members"] == 2
+    finally:
+        x.close()
+        y.drop()
+        y2.drop()
+
+
 # ---- presence, directs, no_such_user across processes ------------------------
 
 def test_presence_events_across_processes(cluster):

@@ -128,7 +128,7 @@ struct cuser {
  */
 struct gpend {
 	struct gpend *next;
-	uintptr_t no;			/* the request number it is sent with */
+	uintptr_t no; /* the request number it is sent with */
 	int64_t at;
 	struct creq *q;
 	cluster_count_cb done;
@@ -163,7 +163,7 @@ static struct {
 	char **unsub;			/* channels to leave at the next tick */
 	size_t n_unsub, cap_unsub;
 	int64_t refresh_ms;
-	int64_t ttl_ms, refresh_every_ms;	/* presence expiry, refresh */
+	int64_t ttl_ms, refresh_every_ms; /* presence expiry, refresh */
 	/*
 	 * This process's node number (bus.h): taken once, kept for the
 	 * process's life, so its conn_ids never repeat, even across Redis
@@ -171,8 +171,8 @@ static struct {
 	 */
 	uint64_t nodenum;
 	char node_chan[BUS_NAME_MAX];
-	struct gpend *gpend;		/* guests' answers awaited */
-	uintptr_t gno;			/* their numbering */
+	struct gpend *gpend; /* guests' answers awaited */
+	uintptr_t gno;	     /* their numbering */
 } C;
 
 /*---- small helpers ----*/
@@ -1481,7 +1481,8 @@ gpend_finish(struct gpend *p, int err, uint64_t n)
 			unavailable(p->q);
 		else if (!n && p->q->cc->c)
 			hub_send_error_ref(glue_hub, p->q->cc->c,
-					   RM_PE_NO_SUCH_USER, "no connection "
+					   RM_PE_NO_SUCH_USER,
+					   "no connection "
 					   "of this user is connected",
 					   p->q->ref[0] ? p->q->ref : NULL,
 					   REQ_ID(p->q));
@@ -1529,11 +1530,11 @@ on_guest_published(struct redisReply *r, void *arg)
 	struct gpend *p = gpend_find((uintptr_t)arg);
 
 	if (!p)
-		return;		/* answered already */
+		return; /* answered already */
 	if (!r || r->type != REDIS_REPLY_INTEGER)
 		gpend_finish(p, 1, 0);
 	else if (!r->integer)
-		gpend_finish(p, 0, 0);	/* no process is that node */
+		gpend_finish(p, 0, 0); /* no process is that node */
 }
 
 /* PUBLISHes @frame (@len bytes) on node @node's channel; @cb as redis's. */
@@ -1585,7 +1586,7 @@ to_guest(uint64_t conn_id, char kind, const char *payload, size_t plen,
 	p->next = C.gpend;
 	C.gpend = p;
 	if (q)
-		cc_pause(q->cc, 1);	/* no_such_user keeps its place */
+		cc_pause(q->cc, 1); /* no_such_user keeps its place */
 	free(frame);
 	return 0;
 bail:
@@ -1604,7 +1605,7 @@ guest_request(uintptr_t no, char kind, uint64_t from, uint64_t conn_id,
 	int n = 0;
 
 	if (bus_node_of(conn_id) != C.nodenum)
-		return;		/* not ours: no answer, the sender times out */
+		return; /* not ours: no answer, the sender times out */
 	snprintf(guest, sizeof(guest), "guest-%" PRIu64, conn_id);
 	if (kind == 'x') {
 		n = (int)hub_api_disconnect(glue_hub, guest);
@@ -1630,8 +1631,7 @@ on_node_message(const char *data, size_t len)
 	char kind;
 
 	if (bus_unframe(data, len, &no, &tag, &tlen, &json, &jlen) ||
-	    bus_node_tag(tag, tlen, &kind, &from, &conn_id) ||
-	    no > UINTPTR_MAX)
+	    bus_node_tag(tag, tlen, &kind, &from, &conn_id) || no > UINTPTR_MAX)
 		return;
 	if (kind != 'r') {
 		guest_request((uintptr_t)no, kind, from, conn_id, json, jlen);
@@ -1689,8 +1689,8 @@ cluster_direct(void *arg, struct client *c, const struct codec_cmd *cmd)
 		return;
 	}
 	/* a guest of another process: through its node's channel */
-	if (!guest_id_parse(cmd->to, cmd->to_len, &gid) &&
-	    bus_node_of(gid) && bus_node_of(gid) != C.nodenum) {
+	if (!guest_id_parse(cmd->to, cmd->to_len, &gid) && bus_node_of(gid) &&
+	    bus_node_of(gid) != C.nodenum) {
 		q = req_new(c, NULL, cmd);
 		if (!q || to_guest(gid, 'd', msg_text(m), m->payload_len, q,
 				   NULL, NULL)) {
@@ -2182,7 +2182,7 @@ cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg)
 	if (!C.on || !redis_is_up())
 		return -1;
 	if (!guest_id_parse(user, strlen(user), &gid))
-		return to_guest(gid, 'x', "-", 1, NULL, done, arg); /* no body */
+		return to_guest(gid, 'x', "-", 1, NULL, done, arg);
 	return api_to_user(user, CLUSTER_DISCONNECT, strlen(CLUSTER_DISCONNECT),
 			   done, arg);
 }
@@ -2310,12 +2310,11 @@ cluster_vhost_init(struct lws_vhost *vh, const struct rconf *conf)
 	snprintf(C.prefix, sizeof(C.prefix), "%s", prefix);
 	C.vh = vh;
 	C.history_size = conf->history_size;
-	if (!C.nodenum)		/* the first for the process's life */
+	if (!C.nodenum) /* the first for the process's life */
 		C.nodenum = bus_node_number(seq);
-	hub_set_conn_ids(glue_hub, C.nodenum << BUS_NODE_SHIFT,
-			 BUS_NODE_CONNS);
-	snprintf(C.node_chan, sizeof(C.node_chan), "%s:node:%" PRIu64,
-		 C.prefix, C.nodenum);
+	hub_set_conn_ids(glue_hub, C.nodenum << BUS_NODE_SHIFT, BUS_NODE_CONNS);
+	snprintf(C.node_chan, sizeof(C.node_chan), "%s:node:%" PRIu64, C.prefix,
+		 C.nodenum);
 	presence_ttl();
 	C.on = 1;
 	C.stopping = 0;

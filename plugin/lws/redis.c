@@ -499,8 +499,10 @@ redis_check(const struct bus_url *u, const char *seq_key, long long *seq,
 	return 0;
 
 bail_reply:
-	snprintf(err, errlen, "%s", !r ? c->errstr : r->str ? r->str :
-		 "unexpected reply");
+	snprintf(err, errlen, "%s",
+		 !r	? c->errstr :
+		 r->str ? r->str :
+			  "unexpected reply");
 	freeReplyObject(r);
 bail:
 	redisFree(c);

@@ -1273,9 +1273,10 @@ conn_ids_stay_in_their_range(void)
 	CU_ASSERT_EQUAL(info(cl[2]).conn_id, (UINT64_C(5) << 32) + 3);
 	CU_ASSERT_PTR_NULL(connect_(3, &conf));
 	CU_ASSERT_EQUAL(say(2, "{\"type\":\"direct\",\"to\":"
-			    "\"guest-21474836482\",\"content\":1}"), 0);
+			       "\"guest-21474836482\",\"content\":1}"),
+			0);
 	next_is(1, "{\"type\":\"direct\",\"from\":\"guest-21474836483\","
-		"\"content\":1}");
+		   "\"content\":1}");
 }
 
 /*

@@ -152,10 +152,11 @@ uint64_t bus_node_of(uint64_t conn_id);
 /*
  * Reads the epoch part of a node channel message (bus_frame()d, its seq
  * the sender's request number): "d<from>.<conn_id>" a direct message (the
- * json part) to guest <conn_id>, "x<from>.<conn_id>" a disconnect of it (json part "-"),
- * both answered on node <from>'s channel; "r" an answer, the json part
- * the count reached. Sets *@kind ('d', 'x', 'r') and, but for 'r',
- * *@from and *@conn_id. Returns 0, or -1 for any other text.
+ * json part) to guest <conn_id>, "x<from>.<conn_id>" a disconnect of it
+ * (json part "-"), both answered on node <from>'s channel; "r" an
+ * answer, the json part the count reached. Sets *@kind ('d', 'x',
+ * 'r') and, but for 'r', *@from and *@conn_id. Returns 0, or -1 for
+ * any other text.
  */
 int bus_node_tag(const char *tag, size_t len, char *kind, uint64_t *from,
 		 uint64_t *conn_id);

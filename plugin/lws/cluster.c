@@ -1671,6 +1671,36 @@ on_direct(struct redisReply *r, void *arg)
 	req_free(q);
 }
 
+/*
+ * A member's direct @m to a guest id: through its node's channel when the
+ * guest is another process's, else served here (this process's guest, or
+ * a "guest-" text no process writes: no_such_user).
+ */
+static void
+direct_to_guest(struct client *c, const struct codec_cmd *cmd, struct msg *m)
+{
+	struct creq *q;
+	uint64_t gid;
+
+	if (!guest_id_parse(cmd->to, cmd->to_len, &gid) && bus_node_of(gid) &&
+	    bus_node_of(gid) != C.nodenum) {
+		q = req_new(c, NULL, cmd);
+		if (!q) {
+			hub_client_lost(glue_hub, c, 1);
+		} else if (to_guest(gid, 'd', msg_text(m), m->payload_len, q,
+				    NULL, NULL)) {
+			unavailable(q);
+			req_free(q);
+		}
+		return;
+	}
+	if (hub_deliver_direct(glue_hub, cmd->to, cmd->to_len, m,
+			       hub_client_id(c)) < 0)
+		hub_send_error_ref(glue_hub, c, RM_PE_NO_SUCH_USER,
+				   "no connection of this user is connected",
+				   cmd->type, &cmd->id);
+}
+
 static void
 cluster_direct(void *arg, struct client *c, const struct codec_cmd *cmd)
 {
@@ -1681,36 +1711,14 @@ cluster_direct(void *arg, struct client *c, const struct codec_cmd *cmd)
 	struct msg *m = codec_encode_direct(hub_user_id(c, from), cmd->content,
 					    cmd->content_len);
 	struct creq *q;
-	uint64_t gid;
 	int n;
 
 	if (!m) {
 		hub_client_lost(glue_hub, c, 1);
 		return;
 	}
-	/* a guest of another process: through its node's channel */
-	if (!guest_id_parse(cmd->to, cmd->to_len, &gid) && bus_node_of(gid) &&
-	    bus_node_of(gid) != C.nodenum) {
-		q = req_new(c, NULL, cmd);
-		if (!q || to_guest(gid, 'd', msg_text(m), m->payload_len, q,
-				   NULL, NULL)) {
-			if (q)
-				unavailable(q);
-			else
-				hub_client_lost(glue_hub, c, 1);
-			if (q)
-				req_free(q);
-		}
-		msg_unref(m);
-		return;
-	}
-	/* a guest here (or a text no process writes): served here */
 	if (cmd->to_len > 6 && !memcmp(cmd->to, "guest-", 6)) {
-		if (hub_deliver_direct(glue_hub, cmd->to, cmd->to_len, m,
-				       hub_client_id(c)) < 0)
-			hub_send_error_ref(glue_hub, c, RM_PE_NO_SUCH_USER, "no "
-				       "connection of this user is connected",
-				       cmd->type, &cmd->id);
+		direct_to_guest(c, cmd, m);
 		msg_unref(m);
 		return;
 	}

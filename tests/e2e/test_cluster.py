@@ -541,6 +541,7 @@ def test_direct_to_a_guest_on_another_process(cluster):
 
 def test_guest_ids_never_collide_across_processes(cluster):
     procs = cluster(3)
+    room = unique_room()
     ids = []
     clients = []
     try:
@@ -548,11 +549,16 @@ def test_guest_ids_never_collide_across_processes(cluster):
             for _ in range(3):
                 c = WsClient.connect(p.port)
                 clients.append(c)
-                ids.append(_guest_number(c.join(unique_room())["user_id"]))
+                ids.append(_guest_number(c.join(room)["user_id"]))
         assert len(set(ids)) == len(ids), ids
         # each process its own node (the high bits), all exact in JSON
         assert len({i >> 32 for i in ids}) == 3, ids
         assert all(0 < i < 2 ** 53 for i in ids), ids
+        # `members` lists each once, by conn_id as one process sorts them
+        want = ["guest-%d" % i for i in sorted(ids)]
+        wait_for(lambda: _members(clients[0], room)["users"] == want, timeout=5,
+                 what="every process's guests listed")
+        assert _members(clients[-1], room)["members"] == 9
     finally:
         for c in clients:
             c.close()

@@ -700,6 +700,15 @@ def test_lwsws_and_roomcast_server_mixed(cluster):
         assert h["messages"] == seen[0][-5:]
         y.send_json({"type": "direct", "to": "z", "content": "hi"})
         assert z.expect("direct") == {"type": "direct", "from": "y", "content": "hi"}
+        # guests of either kind of process reach each other
+        with WsClient.connect(b.port) as gy, WsClient.connect(a.port) as gx:
+            guest_y = gy.join(unique_room())["user_id"]
+            guest_x = gx.join(unique_room())["user_id"]
+            assert guest_x != guest_y
+            gx.send_json({"type": "direct", "to": guest_y, "content": 1})
+            assert gy.expect("direct") == {"type": "direct", "from": guest_x, "content": 1}
+            gy.send_json({"type": "direct", "to": guest_x, "content": 2})
+            assert gx.expect("direct") == {"type": "direct", "from": guest_y, "content": 2}
 
 
 # ---- faults mid-traffic ------------------------------------------------------------

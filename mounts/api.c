@@ -415,7 +415,7 @@ on_user_count(void *arg, int err, uint64_t n)
 	wait_done(w);
 }
 
-/* A guest id is one process's (docs/CLUSTER.md): served here. */
+/* A guest id of this process (docs/CLUSTER.md): served here. */
 static int
 run_guest(struct lws *wsi, struct api_conn *a, struct api_req *req)
 {
@@ -446,7 +446,7 @@ run_user(struct lws *wsi, struct api_conn *a, struct api_req *req)
 {
 	struct api_wait *w;
 
-	if (!strncmp(req->user, "guest-", 6))
+	if (!strncmp(req->user, "guest-", 6) && cluster_guest_here(req->user))
 		return run_guest(wsi, a, req);
 	w = wait_new(wsi, a, req, 0);
 	if (!w)

@@ -329,3 +329,56 @@ bus_seen_take(struct bus_seen *seen, uint64_t seq, const char *epoch,
 	seen->epoch[epoch_len] = '\0';
 	seen->seq = seq;
 }
+
+uint64_t
+bus_node_number(long long seq)
+{
+	if (seq < 1)
+		return 0;
+	return ((uint64_t)seq - 1) % BUS_NODE_MAX + 1;
+}
+
+uint64_t
+bus_node_of(uint64_t conn_id)
+{
+	return conn_id >> BUS_NODE_SHIFT;
+}
+
+/* Reads 1-20 digits at *@p (before @end) into *@v; -1 on none or overflow. */
+static int
+read_u64(const char **p, const char *end, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t d;
+
+	*v = 0;
+	while (*p < end && **p >= '0' && **p <= '9') {
+		d = (uint64_t)(**p - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
+		(*p)++;
+	}
+	return *p == s ? -1 : 0;
+}
+
+int
+bus_node_tag(const char *tag, size_t len, char *kind, uint64_t *from,
+	     uint64_t *conn_id)
+{
+	const char *p = tag + 1, *end = tag + len;
+	uint64_t f, c;
+
+	if (len == 1 && tag[0] == 'r') {
+		*kind = 'r';
+		return 0;
+	}
+	if (len < 4 || (tag[0] != 'd' && tag[0] != 'x') ||
+	    read_u64(&p, end, &f) || p == end || *p++ != '.' ||
+	    read_u64(&p, end, &c) || p != end)
+		return -1;
+	*kind = tag[0];
+	*from = f;
+	*conn_id = c;
+	return 0;
+}

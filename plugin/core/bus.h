@@ -16,6 +16,9 @@
  *   P:idem:R:K the first result of an API publish with idempotency key K
  *              (K in hex)
  *   P:ulist:R  hash  node id -> that process's users in the room
+ *   P:nodeseq  the count each process INCRs once for its node number
+ *   P:node:N   node number N's channel: directs and disconnects to its
+ *              guests and their answers (bus_node_tag())
  *   P:room:R   the room's channel; a message on it is bus_frame()d:
  *              "<seq>:<epoch>:<json>"; seq 0 is an unnumbered event (a
  *              presence event; its epoch part names the connection it
@@ -124,6 +127,39 @@ struct bus_url {
  */
 int bus_parse_url(const char *url, struct bus_url *out, char *err,
 		  size_t errlen);
+
+/*---- guest ids across a cluster ----*/
+
+/*
+ * A clustered process's conn_ids are its node number << BUS_NODE_SHIFT
+ * plus its own count, so "guest-<conn_id>" names its process. Node
+ * numbers stay at most BUS_NODE_MAX, so conn_ids stay below 2^53 (exact
+ * in a JSON number).
+ */
+#define BUS_NODE_SHIFT 32
+#define BUS_NODE_MAX ((UINT64_C(1) << 21) - 1)
+#define BUS_NODE_CONNS ((UINT64_C(1) << BUS_NODE_SHIFT) - 1)
+
+/*
+ * The node number for INCR's answer @seq (1, 2, ...): 1..BUS_NODE_MAX,
+ * starting over at 1 past BUS_NODE_MAX. 0 for a @seq below 1.
+ */
+uint64_t bus_node_number(long long seq);
+
+/* The node number of conn_id @conn_id (0: no clustered process's). */
+uint64_t bus_node_of(uint64_t conn_id);
+
+/*
+ * Reads the epoch part of a node channel message (bus_frame()d, its seq
+ * the sender's request number): "d<from>.<conn_id>" a direct message (the
+ * json part) to guest <conn_id>, "x<from>.<conn_id>" a disconnect of it
+ * (json part "-"), both answered on node <from>'s channel; "r" an
+ * answer, the json part the count reached. Sets *@kind ('d', 'x',
+ * 'r') and, but for 'r', *@from and *@conn_id. Returns 0, or -1 for
+ * any other text.
+ */
+int bus_node_tag(const char *tag, size_t len, char *kind, uint64_t *from,
+		 uint64_t *conn_id);
 
 /*---- a room's numbering as this process has delivered it ----*/
 

@@ -115,6 +115,13 @@ hub_destroy(struct hub *h)
  * server) rebuilds it from every client's ring, in O(clients).
  */
 void
+hub_set_conn_ids(struct hub *h, uint64_t base, uint64_t max)
+{
+	h->conn_base = base;
+	h->conn_max = max;
+}
+
+void
 hub_set_max_queued_bytes(struct hub *h, size_t cap)
 {
 	struct client *c;
@@ -242,11 +249,15 @@ struct client *
 hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	       int64_t now_ms)
 {
-	struct client *c = calloc(1, sizeof(*c));
+	struct client *c;
 
+	/* past its range the id would be another process's */
+	if (h->conn_max && h->next_conn_id >= h->conn_max)
+		return NULL;
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->conn_id = ++h->next_conn_id;
+	c->conn_id = h->conn_base + ++h->next_conn_id;
 	if (htable_idmap_put(&h->conns, c)) {
 		free(c);
 		return NULL;

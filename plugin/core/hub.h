@@ -95,6 +95,15 @@ void hub_destroy(struct hub *h);
  */
 void hub_set_max_queued_bytes(struct hub *h, size_t cap);
 
+/*
+ * Numbers the connections made from now on @base + 1, @base + 2, ...,
+ * at most @base + @max (0: no bound); hub_client_new() refuses those past
+ * it. A cluster gives each process its own range, so a guest id
+ * ("guest-<conn_id>") names one connection in the whole cluster. The
+ * count goes on from where it was, so ids stay unique in the process.
+ */
+void hub_set_conn_ids(struct hub *h, uint64_t base, uint64_t max);
+
 /*---- connection life ----*/
 
 /*

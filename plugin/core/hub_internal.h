@@ -54,7 +54,8 @@ struct hub {
 	struct rooms *users;
 	struct htable_idmap conns;	/* conn_id -> client, for guest ids */
 	struct client *clients;		/* every connection, for shutdown */
-	uint64_t next_conn_id;
+	uint64_t next_conn_id;		/* the local count */
+	uint64_t conn_base, conn_max;	/* hub_set_conn_ids() */
 	uint64_t instance;
 	/*
 	 * max-queued-bytes, process-wide (hub_set_max_queued_bytes): the

@@ -137,14 +137,23 @@ bail:
 	return out;
 }
 
-/* Named users by id, then guests by id. */
+/*
+ * Named users by id, then guests by conn_id, as by_user(): the server
+ * writes conn_ids without leading zeros, so the shorter is the smaller
+ * (a cluster's ids differ in length: node << 32).
+ */
 static int
 by_name(const void *a, const void *b)
 {
 	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
 	int gx = !strncmp(x, "guest-", 6), gy = !strncmp(y, "guest-", 6);
+	size_t lx = strlen(x), ly = strlen(y);
 
-	return gx != gy ? gx - gy : strcmp(x, y);
+	if (gx != gy)
+		return gx - gy;
+	if (gx && lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x, y);
 }
 
 /* Adds @list's lines to @users (NUL-ending them in place). */

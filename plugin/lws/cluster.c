@@ -19,6 +19,7 @@
 #include "glue.h"
 #include "cluster.h"
 
+#include "guest_id.h"
 #include "history.h"
 #include "hub_api.h"
 #include "msg.h"
@@ -38,8 +39,15 @@
 #define CLUSTER_RECENT 256
 /* A node's member counts expire this long after its last refresh... */
 #define CLUSTER_PRESENCE_TTL_MS 60000
-/* ...which it refreshes this often. */
-#define CLUSTER_REFRESH_MS 20000
+/* ...which it refreshes this often (a third of it). */
+#define CLUSTER_REFRESH_MS (CLUSTER_PRESENCE_TTL_MS / 3)
+/*
+ * Tests only (docs/CLUSTER.md, Testing): a shorter expiry, read once at
+ * start, so a test can see a killed process's members go in seconds.
+ */
+#define CLUSTER_TEST_TTL_ENV "ROOMCAST_TEST_PRESENCE_TTL_MS"
+/* A guest's process answers a direct or disconnect within this. */
+#define CLUSTER_GUEST_REPLY_MS 3000
 /* A room's numbering outlives its last message while it has members. */
 #define CLUSTER_META_TTL_S 86400
 /* A room's subscription is confirmed within this, or its joins fail. */
@@ -114,6 +122,19 @@ struct cuser {
 	struct cuser *prev, *next;
 };
 
+/*
+ * A direct or an API disconnect to a guest of another process, waiting
+ * for that process's answer: for a member (q) or for the API (done).
+ */
+struct gpend {
+	struct gpend *next;
+	uintptr_t no; /* the request number it is sent with */
+	int64_t at;
+	struct creq *q;
+	cluster_count_cb done;
+	void *arg;
+};
+
 /* A room's cluster state (room->data). */
 struct croom {
 	struct room *room;
@@ -142,6 +163,16 @@ static struct {
 	char **unsub;			/* channels to leave at the next tick */
 	size_t n_unsub, cap_unsub;
 	int64_t refresh_ms;
+	int64_t ttl_ms, refresh_every_ms; /* presence expiry, refresh */
+	/*
+	 * This process's node number (bus.h): taken once, kept for the
+	 * process's life, so its conn_ids never repeat, even across Redis
+	 * reconnects. Its guests are reached through P:node:<nodenum>.
+	 */
+	uint64_t nodenum;
+	char node_chan[BUS_NAME_MAX];
+	struct gpend *gpend; /* guests' answers awaited */
+	uintptr_t gno;	     /* their numbering */
 } C;
 
 /*---- small helpers ----*/
@@ -460,6 +491,7 @@ static void on_user_message(const char *id, size_t id_len, const char *data,
 			    size_t len);
 static void take_presence(struct croom *cr, const char *origin, size_t olen,
 			  const char *json, size_t jlen);
+static void on_node_message(const char *data, size_t len);
 
 /*
  * The kind of channel @chan is ("room" or "user") and where its id
@@ -492,6 +524,11 @@ cluster_on_message(const char *chan, size_t chan_len, const char *data,
 
 	if (chan_kind(chan, chan_len, "user", &pl)) {
 		on_user_message(chan + pl, chan_len - pl, data, len);
+		return;
+	}
+	if (chan_len == strlen(C.node_chan) &&
+	    !memcmp(chan, C.node_chan, chan_len)) {
+		on_node_message(data, len);
 		return;
 	}
 	if (!chan_kind(chan, chan_len, "room", &pl) ||
@@ -732,7 +769,7 @@ run_join(struct creq *q)
 	bus_name(pexp, sizeof(pexp), C.prefix, "pexp", q->room, n);
 	snprintf(count, sizeof(count), "%u", room ? room->n_members : 0);
 	snprintf(now, sizeof(now), "%" PRId64, t);
-	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
+	snprintf(exp, sizeof(exp), "%" PRId64, t + C.ttl_ms);
 	fresh_epoch(fresh, sizeof(fresh));
 	if (q->has_since)
 		snprintf(since, sizeof(since), "%" PRIu64, q->since);
@@ -1055,7 +1092,7 @@ set_count(const char *id, unsigned int count, const struct room *users_of)
 	bus_name(ulist, sizeof(ulist), C.prefix, "ulist", id, n);
 	snprintf(cnt, sizeof(cnt), "%u", count);
 	snprintf(now, sizeof(now), "%" PRId64, t);
-	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
+	snprintf(exp, sizeof(exp), "%" PRId64, t + C.ttl_ms);
 	snprintf(keep, sizeof(keep), "%u",
 		 C.history_size ? history_ttl_s() : 0);
 	/* OOM: the list stays as it was until the next refresh */
@@ -1333,7 +1370,7 @@ set_user_count(const char *id, unsigned int count)
 	bus_name(pexp, sizeof(pexp), C.prefix, "uexp", id, n);
 	snprintf(cnt, sizeof(cnt), "%u", count);
 	snprintf(now, sizeof(now), "%" PRId64, t);
-	snprintf(exp, sizeof(exp), "%" PRId64, t + CLUSTER_PRESENCE_TTL_MS);
+	snprintf(exp, sizeof(exp), "%" PRId64, t + C.ttl_ms);
 	evalsha(SCRIPT_PRESENCE, on_presence, NULL, 3, kv, NULL, 8);
 }
 
@@ -1418,6 +1455,206 @@ on_user_message(const char *id, size_t id_len, const char *data, size_t len)
 	msg_unref(m);
 }
 
+/*---- guests of other processes: through their node's channel ----*/
+
+/*
+ * A guest has no Redis presence (an idle connection costs nothing
+ * there), so only its process knows whether it is connected: a direct or
+ * a disconnect goes on that process's channel P:node:<n> alone, and the
+ * process answers on the sender's with the count it reached. PUBLISH
+ * reaching no subscriber means no process has node <n>: no one.
+ */
+
+static void
+gpend_finish(struct gpend *p, int err, uint64_t n)
+{
+	struct gpend **pp;
+
+	for (pp = &C.gpend; *pp && *pp != p; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = p->next;
+	if (!p->q) {
+		p->done(p->arg, err ? -1 : 0, n);
+	} else {
+		if (err)
+			unavailable(p->q);
+		else if (!n && p->q->cc->c)
+			hub_send_error_ref(glue_hub, p->q->cc->c,
+					   RM_PE_NO_SUCH_USER,
+					   "no connection "
+					   "of this user is connected",
+					   p->q->ref[0] ? p->q->ref : NULL,
+					   REQ_ID(p->q));
+		if (p->q->cc->c)
+			cc_pause(p->q->cc, 0);
+		req_free(p->q);
+	}
+	free(p);
+}
+
+static struct gpend *
+gpend_find(uintptr_t no)
+{
+	struct gpend *p;
+
+	for (p = C.gpend; p && p->no != no; p = p->next)
+		;
+	return p;
+}
+
+/* Fails every awaited answer (Redis down, or stopping). */
+static void
+gpend_fail_all(void)
+{
+	while (C.gpend)
+		gpend_finish(C.gpend, 1, 0);
+}
+
+/* Answers not come in time: the guest's process may have died meanwhile. */
+static void
+gpend_expire(int64_t now)
+{
+	struct gpend *p = C.gpend, *next;
+
+	for (; p; p = next) {
+		next = p->next;
+		if (now - p->at > CLUSTER_GUEST_REPLY_MS)
+			gpend_finish(p, 1, 0);
+	}
+}
+
+static void
+on_guest_published(struct redisReply *r, void *arg)
+{
+	struct gpend *p = gpend_find((uintptr_t)arg);
+
+	if (!p)
+		return; /* answered already */
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		gpend_finish(p, 1, 0);
+	else if (!r->integer)
+		gpend_finish(p, 0, 0); /* no process is that node */
+}
+
+/* PUBLISHes @frame (@len bytes) on node @node's channel; @cb as redis's. */
+static int
+node_publish(uint64_t node, const char *frame, size_t len, redis_reply_cb cb,
+	     void *arg)
+{
+	char chan[BUS_NAME_MAX];
+	const char *argv[3] = { "PUBLISH", chan, frame };
+	size_t lens[3];
+	int n = snprintf(chan, sizeof(chan), "%s:node:%" PRIu64, C.prefix,
+			 node);
+
+	if (n < 0 || (size_t)n >= sizeof(chan))
+		return -1;
+	lens[0] = 7;
+	lens[1] = (size_t)n;
+	lens[2] = len;
+	return redis_command(cb, arg, 3, argv, lens);
+}
+
+/*
+ * Sends @kind ('d' a direct of @payload, 'x' a disconnect) to guest
+ * @conn_id's process; its answer finishes @q (a member's direct, whose
+ * input stays paused meanwhile) or calls @done. Returns 0, or -1 (down or
+ * out of memory: nothing is called).
+ */
+static int
+to_guest(uint64_t conn_id, char kind, const char *payload, size_t plen,
+	 struct creq *q, cluster_count_cb done, void *arg)
+{
+	struct gpend *p = calloc(1, sizeof(*p));
+	char tag[48], *frame = malloc(plen + 96);
+	int n;
+
+	if (!p || !frame || !redis_is_up())
+		goto bail;
+	snprintf(tag, sizeof(tag), "%c%" PRIu64 ".%" PRIu64, kind, C.nodenum,
+		 conn_id);
+	p->no = ++C.gno;
+	n = bus_frame(frame, plen + 96, p->no, tag, payload, plen);
+	if (n < 0 || node_publish(bus_node_of(conn_id), frame, (size_t)n,
+				  on_guest_published, (void *)p->no))
+		goto bail;
+	p->at = rm_clock_ms();
+	p->q = q;
+	p->done = done;
+	p->arg = arg;
+	p->next = C.gpend;
+	C.gpend = p;
+	if (q)
+		cc_pause(q->cc, 1); /* no_such_user keeps its place */
+	free(frame);
+	return 0;
+bail:
+	free(frame);
+	free(p);
+	return -1;
+}
+
+/* A request on this node's channel, for guest @conn_id: done, answered. */
+static void
+guest_request(uintptr_t no, char kind, uint64_t from, uint64_t conn_id,
+	      const char *json, size_t jlen)
+{
+	char guest[HUB_USER_ID_MAX], frame[64];
+	struct msg *m;
+	int n = 0;
+
+	if (bus_node_of(conn_id) != C.nodenum)
+		return; /* not ours: no answer, the sender times out */
+	snprintf(guest, sizeof(guest), "guest-%" PRIu64, conn_id);
+	if (kind == 'x') {
+		n = (int)hub_api_disconnect(glue_hub, guest);
+	} else if ((m = msg_from_text(json, jlen))) {
+		/* the sender is elsewhere: no connection here to skip */
+		n = hub_deliver_direct(glue_hub, guest, strlen(guest), m, 0);
+		msg_unref(m);
+	}
+	snprintf(guest, sizeof(guest), "%d", n < 0 ? 0 : n);
+	n = bus_frame(frame, sizeof(frame), no, "r", guest, strlen(guest));
+	if (n > 0)
+		node_publish(from, frame, (size_t)n, NULL, NULL);
+}
+
+/* A message on P:node:<this node>: a request for a guest, or an answer. */
+static void
+on_node_message(const char *data, size_t len)
+{
+	const char *tag, *json, *p;
+	size_t tlen, jlen;
+	uint64_t no, from = 0, conn_id = 0, n = 0;
+	struct gpend *g;
+	char kind;
+
+	if (bus_unframe(data, len, &no, &tag, &tlen, &json, &jlen) ||
+	    bus_node_tag(tag, tlen, &kind, &from, &conn_id) || no > UINTPTR_MAX)
+		return;
+	if (kind != 'r') {
+		guest_request((uintptr_t)no, kind, from, conn_id, json, jlen);
+		return;
+	}
+	for (p = json; p < json + jlen && *p >= '0' && *p <= '9' && n < 1000000;
+	     p++)
+		n = n * 10 + (uint64_t)(*p - '0');
+	g = gpend_find((uintptr_t)no);
+	if (g)
+		gpend_finish(g, 0, n);
+}
+
+int
+cluster_guest_here(const char *user)
+{
+	uint64_t conn_id;
+
+	if (guest_id_parse(user, strlen(user), &conn_id))
+		return !strncmp(user, "guest-", 6);
+	return bus_node_of(conn_id) == C.nodenum || !bus_node_of(conn_id);
+}
+
 static void
 on_direct(struct redisReply *r, void *arg)
 {
@@ -1432,6 +1669,36 @@ on_direct(struct redisReply *r, void *arg)
 	if (q->cc->c)
 		cc_pause(q->cc, 0);
 	req_free(q);
+}
+
+/*
+ * A member's direct @m to a guest id: through its node's channel when the
+ * guest is another process's, else served here (this process's guest, or
+ * a "guest-" text no process writes: no_such_user).
+ */
+static void
+direct_to_guest(struct client *c, const struct codec_cmd *cmd, struct msg *m)
+{
+	struct creq *q;
+	uint64_t gid;
+
+	if (!guest_id_parse(cmd->to, cmd->to_len, &gid) && bus_node_of(gid) &&
+	    bus_node_of(gid) != C.nodenum) {
+		q = req_new(c, NULL, cmd);
+		if (!q) {
+			hub_client_lost(glue_hub, c, 1);
+		} else if (to_guest(gid, 'd', msg_text(m), m->payload_len, q,
+				    NULL, NULL)) {
+			unavailable(q);
+			req_free(q);
+		}
+		return;
+	}
+	if (hub_deliver_direct(glue_hub, cmd->to, cmd->to_len, m,
+			       hub_client_id(c)) < 0)
+		hub_send_error_ref(glue_hub, c, RM_PE_NO_SUCH_USER,
+				   "no connection of this user is connected",
+				   cmd->type, &cmd->id);
 }
 
 static void
@@ -1450,13 +1717,8 @@ cluster_direct(void *arg, struct client *c, const struct codec_cmd *cmd)
 		hub_client_lost(glue_hub, c, 1);
 		return;
 	}
-	/* a guest id is one process's: its directs stay there */
 	if (cmd->to_len > 6 && !memcmp(cmd->to, "guest-", 6)) {
-		if (hub_deliver_direct(glue_hub, cmd->to, cmd->to_len, m,
-				       hub_client_id(c)) < 0)
-			hub_send_error_ref(glue_hub, c, RM_PE_NO_SUCH_USER, "no "
-				       "connection of this user is connected",
-				       cmd->type, &cmd->id);
+		direct_to_guest(c, cmd, m);
 		msg_unref(m);
 		return;
 	}
@@ -1575,6 +1837,28 @@ batch_add(struct batch *b, const char *kind, const struct room *r)
 		batch_flush(b);
 }
 
+/*
+ * Subscribes this node's channel, and keeps P:nodeseq at least this
+ * node's number: a Redis that lost it (a restart without persistence)
+ * must not give the number to another process.
+ */
+static void
+node_up(void)
+{
+	static const char bump[] =
+		"if (tonumber(redis.call('get', KEYS[1])) or 0) < "
+		"tonumber(ARGV[1]) then redis.call('set', KEYS[1], ARGV[1]) end";
+	char key[BUS_NAME_MAX], num[24];
+	const char *argv[5] = { "EVAL", bump, "1", key, num };
+	const char *chan = C.node_chan;
+	size_t len = strlen(chan);
+
+	snprintf(key, sizeof(key), "%s:nodeseq", C.prefix);
+	snprintf(num, sizeof(num), "%" PRIu64, C.nodenum);
+	redis_command(NULL, NULL, 5, argv, NULL);
+	redis_subscribe(1, 1, &chan, &len);
+}
+
 void
 cluster_on_up(void)
 {
@@ -1592,6 +1876,7 @@ cluster_on_up(void)
 		batch_add(b, "user", u->entry);
 	batch_flush(b);
 	free(b);
+	node_up();
 	C.refresh_ms = 0;	/* member counts now */
 }
 
@@ -1609,6 +1894,7 @@ cluster_on_down(void)
 		detach_waiting(cr, &waiting);
 	}
 	fail_joins(waiting);	/* after the walk: leaves may free rooms */
+	gpend_fail_all();
 	for (i = 0; i < C.n_unsub; i++)
 		free(C.unsub[i]);
 	C.n_unsub = 0;
@@ -1643,6 +1929,7 @@ cluster_tick(int64_t now)
 	if (!C.on)
 		return;
 	redis_tick(now);
+	gpend_expire(now);
 	if (!redis_is_up())
 		return;
 	unsub_flush();
@@ -1656,7 +1943,7 @@ cluster_tick(int64_t now)
 			}
 		return;
 	}
-	C.refresh_ms = now + CLUSTER_REFRESH_MS;
+	C.refresh_ms = now + C.refresh_every_ms;
 	for (cr = C.rooms; cr; cr = cr->next) {
 		cr->count_dirty = cr->users_dirty = 0;
 		set_count(cr->room->id, cr->room->n_members, cr->room);
@@ -1878,6 +2165,7 @@ cluster_api_direct(const char *to, const char *from, const char *content,
 		   size_t len, cluster_count_cb done, void *arg)
 {
 	struct msg *m;
+	uint64_t gid;
 	int r;
 
 	if (!C.on || !redis_is_up())
@@ -1885,7 +2173,11 @@ cluster_api_direct(const char *to, const char *from, const char *content,
 	m = codec_encode_direct(from, content, len);
 	if (!m)
 		return -1;
-	r = api_to_user(to, msg_text(m), m->payload_len, done, arg);
+	if (!guest_id_parse(to, strlen(to), &gid))
+		r = to_guest(gid, 'd', msg_text(m), m->payload_len, NULL, done,
+			     arg);
+	else
+		r = api_to_user(to, msg_text(m), m->payload_len, done, arg);
 	msg_unref(m);
 	return r;
 }
@@ -1893,8 +2185,12 @@ cluster_api_direct(const char *to, const char *from, const char *content,
 int
 cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg)
 {
+	uint64_t gid;
+
 	if (!C.on || !redis_is_up())
 		return -1;
+	if (!guest_id_parse(user, strlen(user), &gid))
+		return to_guest(gid, 'x', "-", 1, NULL, done, arg);
 	return api_to_user(user, CLUSTER_DISCONNECT, strlen(CLUSTER_DISCONNECT),
 			   done, arg);
 }
@@ -1966,13 +2262,34 @@ static const struct hub_cluster_ops cluster_ops = {
 	.members = cluster_members,
 };
 
+/*
+ * The presence expiry: 60 s, or for tests (only) the value of
+ * CLUSTER_TEST_TTL_ENV, read once here; refreshed at a third of it.
+ */
+static void
+presence_ttl(void)
+{
+	const char *v = getenv(CLUSTER_TEST_TTL_ENV);
+	char *end;
+	long long ms = v ? strtoll(v, &end, 10) : 0;
+
+	C.ttl_ms = CLUSTER_PRESENCE_TTL_MS;
+	if (v && !*end && ms >= 300 && ms <= CLUSTER_PRESENCE_TTL_MS) {
+		C.ttl_ms = ms;
+		lwsl_warn("roomcast: %s=%lld: a test setting\n",
+			  CLUSTER_TEST_TTL_ENV, ms);
+	}
+	C.refresh_every_ms = C.ttl_ms / 3;
+}
+
 int
 cluster_vhost_init(struct lws_vhost *vh, const struct rconf *conf)
 {
 	const char *prefix = conf->redis_prefix ? conf->redis_prefix
 						: "roomcast";
 	struct bus_url u;
-	char err[256];
+	char err[256], seq_key[BUS_NAME_MAX];
+	long long seq = 0;
 	uint64_t r;
 	FILE *f;
 
@@ -1984,8 +2301,9 @@ cluster_vhost_init(struct lws_vhost *vh, const struct rconf *conf)
 		}
 		return 0;
 	}
+	snprintf(seq_key, sizeof(seq_key), "%s:nodeseq", prefix);
 	if (bus_parse_url(conf->redis_url, &u, err, sizeof(err)) ||
-	    redis_check(&u, err, sizeof(err))) {
+	    redis_check(&u, seq_key, &seq, err, sizeof(err))) {
 		lwsl_err("roomcast: redis-url %s: cannot reach Redis: %s\n",
 			 conf->redis_url, err);
 		return -1;
@@ -2000,6 +2318,12 @@ cluster_vhost_init(struct lws_vhost *vh, const struct rconf *conf)
 	snprintf(C.prefix, sizeof(C.prefix), "%s", prefix);
 	C.vh = vh;
 	C.history_size = conf->history_size;
+	if (!C.nodenum) /* the first for the process's life */
+		C.nodenum = bus_node_number(seq);
+	hub_set_conn_ids(glue_hub, C.nodenum << BUS_NODE_SHIFT, BUS_NODE_CONNS);
+	snprintf(C.node_chan, sizeof(C.node_chan), "%s:node:%" PRIu64, C.prefix,
+		 C.nodenum);
+	presence_ttl();
 	C.on = 1;
 	C.stopping = 0;
 	hub_set_cluster(glue_hub, &cluster_ops, NULL);
@@ -2019,6 +2343,7 @@ cluster_stop(void)
 		return;
 	C.stopping = 1;
 	redis_stop();
+	gpend_fail_all();
 	for (i = 0; i < C.n_unsub; i++)
 		free(C.unsub[i]);
 	free(C.unsub);

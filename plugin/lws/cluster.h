@@ -38,9 +38,11 @@ typedef void (*redis_reply_cb)(struct redisReply *r, void *arg);
 
 /*
  * Connects to @u synchronously (at most 2 s) and PINGs: the start-up check
- * of PROTOCOL.md. Returns 0, or -1 with a one-line reason in @err.
+ * of PROTOCOL.md; then INCRs @seq_key into *@seq (the node number's
+ * source). Returns 0, or -1 with a one-line reason in @err.
  */
-int redis_check(const struct bus_url *u, char *err, size_t errlen);
+int redis_check(const struct bus_url *u, const char *seq_key, long long *seq,
+		char *err, size_t errlen);
 
 /*
  * Starts connecting to @u; sockets are adopted into @vh. Each connection
@@ -147,10 +149,12 @@ int cluster_api_room(const char *room, size_t max_bytes,
 
 /*
  * The server API's direct when clustered: {"type":"direct","from":@from,
- * "content":@content} to every connection of user @to (not a guest id: a
- * guest is one process's) on every process. @done gets 0 with how many
+ * "content":@content} to every connection of user @to on every process;
+ * a guest id of another process goes to that process alone, which
+ * answers (cluster_guest_here() is 0 for it). @done gets 0 with how many
  * connections the cluster counts for @to (the message went out only if
- * some), or -1 (Redis unreachable). Returns 0, or -1 (down, or out of
+ * some), or -1 (Redis unreachable, or the guest's process did not
+ * answer). Returns 0, or -1 (down, or out of
  * memory: @done is not called).
  */
 typedef void (*cluster_count_cb)(void *arg, int err, uint64_t n);
@@ -159,11 +163,19 @@ int cluster_api_direct(const char *to, const char *from, const char *content,
 
 /*
  * The server API's disconnect when clustered: every connection of user
- * @user (not a guest id) on every process is closed with 4005. @done gets
- * 0 with how many the cluster counts, or -1 (Redis unreachable). Returns
+ * @user on every process is closed with 4005 (a guest id of another
+ * process: by that process). @done gets 0 with how many the cluster
+ * counts, or -1 (Redis unreachable, or the guest's process did not
+ * answer). Returns
  * 0, or -1 (down, or out of memory: @done is not called).
  */
 int cluster_api_disconnect(const char *user, cluster_count_cb done, void *arg);
+
+/*
+ * 1 if @user is to be served by this process alone: a guest id of this
+ * process, or a "guest-" text no process writes; 0 for any other user.
+ */
+int cluster_guest_here(const char *user);
 
 /* 1 when clustered; *@up tells whether Redis answers. */
 int cluster_status(int *up);

@@ -460,7 +460,8 @@ attempt(void)
 /*---- the API of cluster.h ----*/
 
 int
-redis_check(const struct bus_url *u, char *err, size_t errlen)
+redis_check(const struct bus_url *u, const char *seq_key, long long *seq,
+	    char *err, size_t errlen)
 {
 	struct timeval tv = { 2, 0 };
 	redisContext *c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
@@ -483,11 +484,25 @@ redis_check(const struct bus_url *u, char *err, size_t errlen)
 	if (!r || r->type == REDIS_REPLY_ERROR)
 		goto bail_reply;
 	freeReplyObject(r);
+	if (u->db) {
+		r = redisCommand(c, "SELECT %u", u->db);
+		if (!r || r->type == REDIS_REPLY_ERROR)
+			goto bail_reply;
+		freeReplyObject(r);
+	}
+	r = redisCommand(c, "INCR %s", seq_key);
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		goto bail_reply;
+	*seq = r->integer;
+	freeReplyObject(r);
 	redisFree(c);
 	return 0;
 
 bail_reply:
-	snprintf(err, errlen, "%s", r ? r->str : c->errstr);
+	snprintf(err, errlen, "%s",
+		 !r	? c->errstr :
+		 r->str ? r->str :
+			  "unexpected reply");
 	freeReplyObject(r);
 bail:
 	redisFree(c);

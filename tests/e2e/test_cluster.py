@@ -396,6 +396,49 @@ def test_killed_process_costs_only_its_own_clients(cluster):
         y.drop()
 
 
+TEST_TTL_MS = 1500   # ROOMCAST_TEST_PRESENCE_TTL_MS: a test-only setting
+
+
+def test_killed_process_members_expire(cluster, monkeypatch):
+    """A SIGKILLed process cannot say its members left: its counts in Redis
+    expire (docs/CLUSTER.md, Faults; the test-only shorter expiry of
+    Testing), then `members`, `joined.members` and no_such_user on the
+    other processes no longer count them."""
+    monkeypatch.setenv("ROOMCAST_TEST_PRESENCE_TTL_MS", str(TEST_TTL_MS))
+    a, b = cluster(2)
+    room = unique_room()
+    x = WsClient.connect(a.port)
+    y = WsClient.connect(b.port)
+    y2 = WsClient.connect(b.port)
+    try:
+        x.join(room, "xa")
+        y.join(room, "yb")
+        y2.join(room)
+        want = sorted(["xa", "yb"])
+        wait_for(lambda: len(_members(x, room)["users"]) == 3, timeout=5,
+                 what="b's users seen from a")
+        assert _members(x, room)["members"] == 3
+        # the refreshes keep a live process's members past the expiry
+        time.sleep(TEST_TTL_MS * 2 / 1000)
+        m = _members(x, room)
+        assert m["members"] == 3 and m["users"][:2] == want
+        assert _direct_answer(x, "yb", 1) is None
+        b.kill()
+        b.expect_exit = True
+        t0 = time.monotonic()
+        wait_for(lambda: _members(x, room)["members"] == 1, timeout=TEST_TTL_MS / 1000 + 3,
+                 what="b's members expired")
+        assert time.monotonic() - t0 < TEST_TTL_MS / 1000 + 2
+        assert _members(x, room)["users"] == ["xa"]
+        assert _direct_answer(x, "yb", 1) == "no_such_user"
+        with WsClient.connect(a.port) as z:
+            assert z.join(room, "zz")["members"] == 2
+    finally:
+        x.close()
+        y.drop()
+        y2.drop()
+
+
 # ---- presence, directs, no_such_user across processes ------------------------
 
 def test_presence_events_across_processes(cluster):
@@ -440,22 +483,85 @@ def test_direct_across_processes_and_no_such_user(cluster):
         wait_for(gone, timeout=5, what="no_such_user after the user left")
 
 
-def test_direct_to_a_guest_stays_on_its_process(cluster):
-    """A guest id is one process's (conn_ids are): docs/CLUSTER.md, What
-    is process-local. From another process it is no_such_user."""
+def _guest_number(guest):
+    assert guest.startswith("guest-"), guest
+    return int(guest[len("guest-"):])
+
+
+def _direct_answer(client, to, content, quiet=0.4):
+    """Sends a direct; returns the error code it got, or None (silence)."""
+    client.send_json({"type": "direct", "to": to, "content": content})
+    try:
+        m = client.recv_json(timeout=quiet)
+    except TimeoutError:
+        return None
+    assert m["type"] == "error" and m["ref"] == "direct", m
+    return m["code"]
+
+
+def test_direct_to_a_guest_on_another_process(cluster):
+    """A guest id names one connection in the whole cluster (docs/CLUSTER.md,
+    Guest ids): a direct from any process reaches it, no_such_user when no
+    process has it."""
     a, b = cluster(2)
-    with WsClient.connect(a.port) as s, WsClient.connect(b.port) as g, \
-            WsClient.connect(b.port) as t:
+    with WsClient.connect(a.port) as s, WsClient.connect(a.port) as sg, \
+            WsClient.connect(b.port) as g, WsClient.connect(b.port) as t:
         s.join(unique_room(), "sender")
         t.join(unique_room(), "near")
         guest = g.join(unique_room())["user_id"]
-        assert guest.startswith("guest-")
-        s.send_json({"type": "direct", "to": guest, "content": 1})
-        s.expect_error("no_such_user", ref="direct")
-        g.expect_silence(0.3)
-        # from its own process it is reached
-        t.send_json({"type": "direct", "to": guest, "content": 2})
-        assert g.expect("direct") == {"type": "direct", "from": "near", "content": 2}
+        other_guest = sg.join(unique_room())["user_id"]
+        n = _guest_number(guest)
+        s.send_json({"type": "direct", "to": guest, "content": {"k": 1}})
+        assert g.expect("direct") == {"type": "direct", "from": "sender", "content": {"k": 1}}
+        s.expect_silence(0.3)
+        # a guest to a guest, and the answers keep their order
+        sg.send_json({"type": "direct", "to": guest, "content": 2})
+        assert sg.request({"type": "ping", "id": 9})["type"] == "pong"
+        assert g.expect("direct") == {"type": "direct", "from": other_guest, "content": 2}
+        g.send_json({"type": "direct", "to": other_guest, "content": 3})
+        assert sg.expect("direct") == {"type": "direct", "from": guest, "content": 3}
+        # from its own process, as before
+        t.send_json({"type": "direct", "to": guest, "content": 4})
+        assert g.expect("direct") == {"type": "direct", "from": "near", "content": 4}
+        # ids no process has: on b's node but no connection, on a node no
+        # process is, and one no clustered process writes (node 0)
+        for nobody in (n + 1000, (n >> 32) + 12345 << 32 | 1, 5):
+            assert _direct_answer(s, "guest-%d" % nobody, 1, quiet=3) == "no_such_user"
+        # the answer is in order: no_such_user comes before the pong
+        s.send_json({"type": "direct", "to": "guest-%d" % (n + 1000), "content": 1, "id": 1})
+        s.send_json({"type": "ping", "id": 2})
+        assert s.recv_json()["code"] == "no_such_user"
+        assert s.recv_json()["type"] == "pong"
+        g.expect_silence(0.2)
+        # a guest that left is no one
+        g.close()
+        wait_for(lambda: _direct_answer(s, guest, 5) == "no_such_user", timeout=5,
+                 what="no_such_user for a closed guest")
+
+
+def test_guest_ids_never_collide_across_processes(cluster):
+    procs = cluster(3)
+    room = unique_room()
+    ids = []
+    clients = []
+    try:
+        for p in procs:
+            for _ in range(3):
+                c = WsClient.connect(p.port)
+                clients.append(c)
+                ids.append(_guest_number(c.join(room)["user_id"]))
+        assert len(set(ids)) == len(ids), ids
+        # each process its own node (the high bits), all exact in JSON
+        assert len({i >> 32 for i in ids}) == 3, ids
+        assert all(0 < i < 2 ** 53 for i in ids), ids
+        # `members` lists each once, by conn_id as one process sorts them
+        want = ["guest-%d" % i for i in sorted(ids)]
+        wait_for(lambda: _members(clients[0], room)["users"] == want, timeout=5,
+                 what="every process's guests listed")
+        assert _members(clients[-1], room)["members"] == 9
+    finally:
+        for c in clients:
+            c.close()
 
 
 def test_direct_to_self_from_only_connection_reaches_no_one(cluster):
@@ -594,6 +700,15 @@ def test_lwsws_and_roomcast_server_mixed(cluster):
         assert h["messages"] == seen[0][-5:]
         y.send_json({"type": "direct", "to": "z", "content": "hi"})
         assert z.expect("direct") == {"type": "direct", "from": "y", "content": "hi"}
+        # guests of either kind of process reach each other
+        with WsClient.connect(b.port) as gy, WsClient.connect(a.port) as gx:
+            guest_y = gy.join(unique_room())["user_id"]
+            guest_x = gx.join(unique_room())["user_id"]
+            assert guest_x != guest_y
+            gx.send_json({"type": "direct", "to": guest_y, "content": 1})
+            assert gy.expect("direct") == {"type": "direct", "from": guest_x, "content": 1}
+            gy.send_json({"type": "direct", "to": guest_x, "content": 2})
+            assert gx.expect("direct") == {"type": "direct", "from": guest_y, "content": 2}
 
 
 # ---- faults mid-traffic ------------------------------------------------------------
@@ -835,15 +950,21 @@ def test_api_direct_across_processes(cluster):
                                                "content": {"k": 1}}
             st, ans, _ = api.post("/api/direct", {"to": "nobody", "content": 1})
             assert st == 200 and ans == {"delivered": 0}
-            # a guest id is one process's: only its own process reaches it
+            # a guest of another process: reached through its process
             st, ans, _ = api.post("/api/direct", {"to": guest, "content": 1})
-            assert st == 200 and ans == {"delivered": 0}
-            g.expect_silence(0.3)
+            assert st == 200 and ans == {"delivered": 1}
+            assert g.expect("direct") == {"type": "direct", "from": "api", "content": 1}
+            n = _guest_number(guest)
+            for nobody in (n + 1000, ((n >> 32) + 12345) << 32 | 1):
+                st, ans, _ = api.post("/api/direct", {"to": "guest-%d" % nobody,
+                                                     "content": 1})
+                assert st == 200 and ans == {"delivered": 0}
             pa = Api(a.status_port)
             st, ans, _ = pa.post("/api/direct", {"to": guest, "content": 2})
             pa.close()
             assert st == 200 and ans == {"delivered": 1}
             assert g.expect("direct")["content"] == 2
+            g.expect_silence(0.2)
         finally:
             api.close()
 
@@ -865,10 +986,15 @@ def test_api_disconnect_across_processes(cluster):
             assert other.ping_check()
             st, ans, _ = api.post("/api/disconnect", {"user_id": "nobody"})
             assert st == 200 and ans == {"disconnected": 0}
-            # a guest is reached on its own process only
-            st, ans, _ = api.post("/api/disconnect", {"user_id": guest})
+            # a guest of another process: closed by its process
+            st, ans, _ = api.post("/api/disconnect", {"user_id": "guest-%d" % (
+                _guest_number(guest) + 1000)})
             assert st == 200 and ans == {"disconnected": 0}
             assert g.ping_check()
+            st, ans, _ = api.post("/api/disconnect", {"user_id": guest})
+            assert st == 200 and ans == {"disconnected": 1}
+            assert g.wait_close(5) == (4005, "close-frame")
+            assert other.ping_check()
         finally:
             api.close()
 

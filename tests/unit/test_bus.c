@@ -9,7 +9,9 @@
 #include "rconf.h"
 #include "rm_err.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 static void
 frame_round_trips(void)
@@ -167,6 +169,59 @@ seen_verdicts(void)
 	CU_ASSERT_EQUAL(s.seq, 1);
 }
 
+static void
+node_numbers_stay_in_range(void)
+{
+	CU_ASSERT_EQUAL(bus_node_number(0), 0);
+	CU_ASSERT_EQUAL(bus_node_number(-5), 0);
+	CU_ASSERT_EQUAL(bus_node_number(1), 1);
+	CU_ASSERT_EQUAL(bus_node_number(7), 7);
+	CU_ASSERT_EQUAL(bus_node_number((long long)BUS_NODE_MAX), BUS_NODE_MAX);
+	CU_ASSERT_EQUAL(bus_node_number((long long)BUS_NODE_MAX + 1), 1);
+	CU_ASSERT_EQUAL(bus_node_number(LLONG_MAX) >= 1, 1);
+	CU_ASSERT_EQUAL(bus_node_number(LLONG_MAX) <= BUS_NODE_MAX, 1);
+	/* the largest conn_id is exact in a JSON number (a double) */
+	CU_ASSERT((BUS_NODE_MAX << BUS_NODE_SHIFT) + BUS_NODE_CONNS <
+		  (UINT64_C(1) << 53));
+	CU_ASSERT_EQUAL(bus_node_of((UINT64_C(3) << BUS_NODE_SHIFT) + 9), 3);
+	CU_ASSERT_EQUAL(bus_node_of(BUS_NODE_CONNS), 0);
+}
+
+/* bus_node_tag() on the C string @s. */
+static int
+tag(const char *s, char *kind, uint64_t *from, uint64_t *conn)
+{
+	return bus_node_tag(s, strlen(s), kind, from, conn);
+}
+
+static void
+node_tags_read_strictly(void)
+{
+	char k = 0;
+	uint64_t f = 0, c = 0;
+
+	CU_ASSERT_EQUAL(tag("r", &k, &f, &c), 0);
+	CU_ASSERT_EQUAL(k, 'r');
+	CU_ASSERT_EQUAL(tag("d12.4294967297", &k, &f, &c), 0);
+	CU_ASSERT_EQUAL(k, 'd');
+	CU_ASSERT_EQUAL(f, 12);
+	CU_ASSERT_EQUAL(c, UINT64_C(4294967297));
+	CU_ASSERT_EQUAL(tag("x1.2", &k, &f, &c), 0);
+	CU_ASSERT_EQUAL(k, 'x');
+	CU_ASSERT_EQUAL(tag("", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("rr", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d1", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d1.", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d.1", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("q1.2", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d1.2x", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d1.2.3", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d-1.2", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d1.18446744073709551616", &k, &f, &c), -1);
+	CU_ASSERT_EQUAL(tag("d1.18446744073709551615", &k, &f, &c), 0);
+	CU_ASSERT_EQUAL(c, UINT64_MAX);
+}
+
 CU_TestInfo bus_tests[] = {
 	{ "a channel message frames and unframes", frame_round_trips },
 	{ "framing into too small a buffer fails", frame_too_small_buffer_fails },
@@ -177,5 +232,8 @@ CU_TestInfo bus_tests[] = {
 	  url_errors_name_the_option },
 	{ "rconf takes redis-url and redis-prefix", rconf_takes_redis_options },
 	{ "each message's verdict from what was delivered", seen_verdicts },
+	{ "node numbers stay in 1..BUS_NODE_MAX, conn_ids below 2^53",
+	  node_numbers_stay_in_range },
+	{ "node channel tags are read strictly", node_tags_read_strictly },
 	CU_TEST_INFO_NULL,
 };

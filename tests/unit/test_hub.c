@@ -1256,6 +1256,30 @@ direct_to_nobody_is_no_such_user(void)
 }
 
 /*
+ * A cluster's range: ids go on from the local count, above the base, and
+ * none is made past the range (it would be another process's); a direct
+ * to the guest id reaches it.
+ */
+static void
+conn_ids_stay_in_their_range(void)
+{
+	connect_(0, &conf);
+	CU_ASSERT_EQUAL_FATAL(info(cl[0]).conn_id, 1);
+	hub_set_conn_ids(h, UINT64_C(5) << 32, 3);
+	connect_(1, &conf);
+	CU_ASSERT_EQUAL(info(cl[1]).conn_id, (UINT64_C(5) << 32) + 2);
+	CU_ASSERT_STRING_EQUAL(uid(cl[1]), "guest-21474836482");
+	connect_(2, &conf);
+	CU_ASSERT_EQUAL(info(cl[2]).conn_id, (UINT64_C(5) << 32) + 3);
+	CU_ASSERT_PTR_NULL(connect_(3, &conf));
+	CU_ASSERT_EQUAL(say(2, "{\"type\":\"direct\",\"to\":"
+			       "\"guest-21474836482\",\"content\":1}"),
+			0);
+	next_is(1, "{\"type\":\"direct\",\"from\":\"guest-21474836483\","
+		   "\"content\":1}");
+}
+
+/*
  * 2^64 + 1 read without an overflow check is 1: the old parse sent this
  * to guest-1. Every spelling but the one the server writes is no one.
  */
@@ -1642,6 +1666,8 @@ CU_TestInfo hub_tests[] = {
 	  join_as_a_guest_id_is_bad_user },
 	{ "direct to a guest id that overflows uint64: no_such_user",
 	  direct_to_overflowing_guest_id_is_no_such_user },
+	{ "conn_ids stay in the range a cluster gives",
+	  conn_ids_stay_in_their_range },
 	{ "hub_close_all closes every client once",
 	  close_all_closes_every_client_once },
 	{ "hub_destroy frees the clients still connected",

@@ -224,7 +224,8 @@ node_tags_read_strictly(void)
 
 CU_TestInfo bus_tests[] = {
 	{ "a channel message frames and unframes", frame_round_trips },
-	{ "framing into too small a buffer fails", frame_too_small_buffer_fails },
+	{ "framing into too small a buffer fails",
+	  frame_too_small_buffer_fails },
 	{ "malformed channel messages are refused", unframe_rejects_malformed },
 	{ "key names are prefix:kind:id", names_are_prefix_kind_id },
 	{ "redis-url forms parse", url_forms },

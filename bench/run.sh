@@ -276,7 +276,8 @@ log "servers:$RAN; scenarios: $SCENARIOS; results in $OUT"
 	echo "nproc=$NCPU"
 	echo "duration=$DURATION"
 	echo "nice=$NICE"
-	echo "roomcast_server=$SERVER"
+	# relative to the checkout: the record names no path outside it
+	echo "roomcast_server=${SERVER#"$ROOT"/}"
 } >"$OUT/meta.txt"
 
 for sc in $SCENARIOS; do

@@ -167,13 +167,16 @@ unquote(const struct jscan_val *v, char *buf, size_t size)
 
 /*
  * The request id: a string of at most CODEC_ID_MAX bytes, or an integer
- * (any size: it is echoed as written, never converted); else none.
+ * written in at most CODEC_ID_MAX bytes (echoed as written, never
+ * converted); else none. PROTOCOL.md: an id "over 64 bytes is ignored",
+ * whichever its type, so every answer's id has one bound.
  */
 static void
 decode_id(const struct jscan_val *v, struct codec_cmd *cmd)
 {
-	if ((is_string(v) && jscan_string_len(v->text + 1, v->len - 2) <=
-	     CODEC_ID_MAX) || is_integer(v)) {
+	if ((is_string(v) &&
+	     jscan_string_len(v->text + 1, v->len - 2) <= CODEC_ID_MAX) ||
+	    (is_integer(v) && v->len <= CODEC_ID_MAX)) {
 		cmd->id.text = v->text;
 		cmd->id.len = v->len;
 	}

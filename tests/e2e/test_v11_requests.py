@@ -64,6 +64,7 @@ def test_broadcast_echo_carries_no_id(server):
     "\u00e9" * 33,                # 66 bytes of UTF-8 in 33 characters
     1.5,                          # not an integer
     1e20,                         # written with an exponent: a float
+    10 ** 64,                     # an integer written in 65 bytes
     {"k": 1},
     [1, 2],
     True,
@@ -83,7 +84,8 @@ def test_id_echoed_as_written(server):
     with WsClient.connect(server.port) as a:
         # 64 bytes: echoed; an integer beyond 64 bits and -0: as written
         for text in ('"%s"' % ("y" * 64), '"\\u00e9\\u00e9"',
-                     "123456789012345678901234567890", "-0", '"\\ud800"'):
+                     "123456789012345678901234567890", "-0", '"\\ud800"',
+                     "-" + "9" * 63):  # an integer of 64 bytes
             a.send_text('{"type":"ping","id":%s}' % text)
             raw, _ = raw_json(a)
             assert raw == b'{"type":"pong","id":' + text.encode() + b"}"

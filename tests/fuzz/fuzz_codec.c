@@ -285,6 +285,20 @@ check_content(const char *text, size_t len, const struct codec_cmd *cmd,
 	msg_unref(m);
 }
 
+/* Returns 1 if @s holds more than @n digits in a row (a sign aside). */
+static int
+has_digit_run(const char *s, size_t len, size_t n)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < len; i++) {
+		run = s[i] >= '0' && s[i] <= '9' ? run + 1 : 0;
+		if (run + 1 > n) /* "-" + n digits is over n bytes too */
+			return 1;
+	}
+	return 0;
+}
+
 /* cmd.id against json-c's "id": which kinds are taken, and as written. */
 static void
 check_id(const char *text, size_t len, const struct codec_cmd *cmd,
@@ -300,6 +314,14 @@ check_id(const char *text, size_t len, const struct codec_cmd *cmd,
 		else
 			want = json_object_is_type(jid, json_type_int);
 	}
+	/*
+	 * An integer written in more than CODEC_ID_MAX bytes is no id;
+	 * json-c's clamped value does not say how long it was written, so
+	 * the text must hold a run of that many digits for it to be refused.
+	 */
+	if (want && !cmd->id.text && !lax &&
+	    json_object_is_type(jid, json_type_int))
+		want = !has_digit_run(text, len, CODEC_ID_MAX);
 	CHECK("req_id", !cmd->id.text == !want || lax);
 	if (!cmd->id.text)
 		return;

@@ -858,6 +858,26 @@ id_in_every_answer(void)
 	t = "{\"type\":\"join\",\"id\":\"x\",}";
 	CU_ASSERT_EQUAL(codec_decode(c, t, strlen(t), &cmd), RM_PE_BAD_JSON);
 	CU_ASSERT_PTR_NULL(cmd.id.text);
+	/* an integer id: at most 64 bytes as written, like a string */
+	{
+		char big[128], msg[256];
+
+		memset(big, '9', 64);
+		big[64] = '\0';
+		snprintf(msg, sizeof(msg), "{\"type\":\"ping\",\"id\":%s}",
+			 big);
+		CU_ASSERT_EQUAL(codec_decode(c, msg, strlen(msg), &cmd),
+				RM_PE_NONE);
+		CU_ASSERT_TRUE(unit_text_is(cmd.id.text, cmd.id.len, big));
+		big[0] = '-'; /* "-" and 64 digits: 65 bytes */
+		memset(big + 1, '9', 64);
+		big[65] = '\0';
+		snprintf(msg, sizeof(msg), "{\"type\":\"ping\",\"id\":%s}",
+			 big);
+		CU_ASSERT_EQUAL(codec_decode(c, msg, strlen(msg), &cmd),
+				RM_PE_NONE);
+		CU_ASSERT_PTR_NULL(cmd.id.text);
+	}
 	codec_destroy(c);
 }
 

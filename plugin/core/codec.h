@@ -62,6 +62,8 @@ enum codec_op {
 #define CODEC_REF_MAX 64
 /* A request `id` string longer than this (decoded bytes) is ignored. */
 #define CODEC_ID_MAX 64
+/* The longest request id as written: every byte a \u escape, and quotes. */
+#define CODEC_ID_TEXT_MAX (CODEC_ID_MAX * 6 + 2)
 /* A join's `epoch` longer than this can match no room's epoch. */
 #define CODEC_EPOCH_MAX 64
 /* A `members` answer lists at most this many users. */

@@ -92,8 +92,8 @@ struct held {
 	struct msg *m;
 };
 
-/* Room for an `id` of CODEC_ID_MAX bytes, escaped, with its quotes. */
-#define CLUSTER_ID_MAX (CODEC_ID_MAX * 2 + 8)
+/* Room for any `id` the codec takes, as written. */
+#define CLUSTER_ID_MAX CODEC_ID_TEXT_MAX
 
 /* A request's `id` as codec_encode_* take it (none: a NULL text). */
 #define REQ_ID(q) (&(struct codec_span){ (q)->id_len ? (q)->id : NULL, \

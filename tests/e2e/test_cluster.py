@@ -1179,3 +1179,22 @@ def test_history_ttl_s_sets_the_keys_expiry(cluster, redis):
         x.broadcast(room, 1)
         x.expect("broadcast")
         assert 290 <= _ttl(redis, "roomcast:hist:" + room) <= 300
+
+
+def test_cluster_answers_echo_the_longest_ids_as_written(cluster):
+    """The answers that wait for Redis (joined, members) echo any id the
+    codec takes, as written: 64 bytes each written as a \\u escape (386
+    bytes of text), and an integer of 64 bytes."""
+    a, b = cluster(2)
+    room = unique_room()
+    escaped = '"' + "\\u0041" * 64 + '"'
+    integer = "-" + "7" * 63
+    with WsClient.connect(a.port) as x, WsClient.connect(b.port) as y:
+        y.join(room)
+        for text in (escaped, integer):
+            x.send_text('{"type":"join","room_id":"%s","id":%s}' % (room, text))
+            j = x.expect("joined")
+            assert j["id"] == json.loads(text)
+            x.send_text('{"type":"members","room_id":"%s","id":%s}' % (room, text))
+            m = x.expect("members")
+            assert m["id"] == json.loads(text) and m["members"] == 2

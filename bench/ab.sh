@@ -9,18 +9,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 A=$1; B=$2; ROUNDS=${3:-3}
-LG=$ROOT/build-bench/bench/loadgen
-make -s -C "$HERE" O="$ROOT/build-bench/bench" >&2 || exit 1
-PIN_SRV=""; PIN_LG=""
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-	PIN_SRV="taskset -c 0"; PIN_LG="taskset -c 1"
-fi
-NICE=${NICE:--15}
-if [ "$NICE" != 0 ] && nice -n "$NICE" true 2>/dev/null; then
-	PIN_SRV="nice -n $NICE $PIN_SRV"; PIN_LG="nice -n $NICE $PIN_LG"
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$HERE/ab_common.sh"
 PORT=18193
 
 run() {	# run LABEL SERVER SCENARIO

@@ -13,19 +13,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 SERVER=${1:-$ROOT/build/roomcast-server}
 ROUNDS=${2:-3}
 DUR=${3:-5}
-LG=$ROOT/build-bench/bench/loadgen
-make -s -C "$HERE" O="$ROOT/build-bench/bench" >&2 || exit 1
-PIN_SRV=""; PIN_LG=""
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-	PIN_SRV="taskset -c 0"; PIN_LG="taskset -c 1"
-fi
-# on a machine shared with other jobs, priority (needs root; NICE=0: off)
-NICE=${NICE:--15}
-if [ "$NICE" != 0 ] && nice -n "$NICE" true 2>/dev/null; then
-	PIN_SRV="nice -n $NICE $PIN_SRV"; PIN_LG="nice -n $NICE $PIN_LG"
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$HERE/ab_common.sh"
 PORT=18190; SPORT=18191
 
 run() {	# run MODE SCENARIO

@@ -2,6 +2,7 @@
  * roster.c: a room's distinct users (see roster.h).
  */
 #include "roster.h"
+#include "codec.h"
 #include "hub.h"
 #include "hub_internal.h"
 #include "msg.h"
@@ -156,7 +157,11 @@ by_name(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
-/* Adds @list's lines to @users (NUL-ending them in place). */
+/*
+ * Adds @list's lines to @users (NUL-ending them in place). The lists come
+ * from Redis: a line that is no user id (a damaged or foreign value) is
+ * left out, so the answer stays valid JSON with ids a client could send.
+ */
 static void
 take_list(char *list, size_t len, const char **users, unsigned int *n,
 	  unsigned int max, int *truncated)
@@ -168,7 +173,7 @@ take_list(char *list, size_t len, const char **users, unsigned int *n,
 		*nl = '\0';
 		if (!strcmp(p, ROSTER_LIST_MORE))
 			*truncated = 1;
-		else if (*p && *n < max)
+		else if (*n < max && codec_user_valid(p, (size_t)(nl - p)))
 			users[(*n)++] = p;
 	}
 }

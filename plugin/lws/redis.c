@@ -43,6 +43,15 @@
 #define REDIS_BACKOFF_MIN_MS 100
 #define REDIS_BACKOFF_MAX_MS 5000
 #define REDIS_MAX_SCRIPTS 8
+/*
+ * The most bytes hiredis 0.14 may hold of a reply not yet complete. It has
+ * no bound of its own: a bulk string is buffered whole until its last
+ * byte, so a damaged or foreign server could grow the process without
+ * end. Our largest legitimate piece is one stored message (at most
+ * max-message-size, 64 MiB at most, and its envelope), a multibulk's items are taken as
+ * they come; over this the link is dropped as a failed Redis.
+ */
+#define REDIS_READ_MAX ((size_t)128 << 20)
 
 enum link_role { LINK_CMD, LINK_SUB };
 
@@ -193,6 +202,10 @@ callback_roomcast_redis(struct lws *wsi, enum lws_callback_reasons reason,
 		if (!l || !l->ac)
 			return -1;
 		redisAsyncHandleRead(l->ac);
+		if (l->ac && l->ac->c.reader &&
+		    l->ac->c.reader->len - l->ac->c.reader->pos >
+			    REDIS_READ_MAX)
+			reset("a reply over 128 MiB");
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		if (!l || !l->ac)

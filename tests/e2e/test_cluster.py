@@ -1198,3 +1198,36 @@ def test_cluster_answers_echo_the_longest_ids_as_written(cluster):
             x.send_text('{"type":"members","room_id":"%s","id":%s}' % (room, text))
             m = x.expect("members")
             assert m["id"] == json.loads(text) and m["members"] == 2
+
+
+def test_a_reply_over_the_read_bound_drops_the_link_not_the_process(cluster, redis):
+    """hiredis 0.14 buffers a bulk string whole: a reply over 128 MiB
+    (here a stream entry planted behind the server's back) is treated as a
+    failed Redis: the request gets `unavailable`, the process reconnects
+    and serves on (docs/CLUSTER.md, Bounds)."""
+    a, = cluster(1, history_size=10)
+    room = unique_room()
+    with WsClient.connect(a.port) as x:
+        x.join(room, "x")
+        x.broadcast(room, 1)
+        x.expect("broadcast")
+        big = b"x" * ((128 << 20) + (1 << 20))
+        assert redis.command("XADD", "roomcast:hist:" + room, "2-0", "d", big,
+                             timeout=60) == "$3"  # the id, "2-0"
+        del big
+        assert redis.command("HSET", "roomcast:meta:" + room, "s", "2") == ":0"
+        x.send_json({"type": "history", "room_id": room, "id": "h"})
+        e = x.recv_json(timeout=30)
+        assert e["type"] == "error" and e["code"] == "unavailable", e
+        assert e.get("id") == "h"
+        # gone before the reconnect's replay would read it again
+        assert redis.command("DEL", "roomcast:hist:" + room) == ":1"
+        wait_for(lambda: health(a.status_port)[0] == 200, timeout=15,
+                 what="the process back on Redis")
+        assert a.proc.poll() is None
+        # seq 2 can no longer be replayed: counted, never silent
+        d = x.recv_json(timeout=10)
+        assert d == {"type": "dropped", "count": 1}, d
+        x.broadcast(room, 3)
+        m = x.expect("broadcast")
+        assert m["content"] == 3 and m["seq"] == 3

@@ -203,6 +203,22 @@ list_then_merged_across_processes(void)
 		"{\"type\":\"members\",\"room_id\":\"r\",\"members\":3,"
 		"\"users\":[\"zz\"],\"truncated\":true}"));
 	msg_unref(m);
+	/* a damaged list from Redis: what is no user id is left out */
+	{
+		char bad[] = "ok\n\"}\nbad id\n\n"
+			     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			     "xxxxxxxxxxxxxxxxxxxxx\ntail";
+
+		lists[0] = bad;
+		lens[0] = sizeof(bad) - 1;
+		m = roster_encode_merged("r", 2, lists, lens, 1, NULL, 1 << 20);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		CU_ASSERT_TRUE(
+			unit_text_is(msg_text(m), m->payload_len,
+				     "{\"type\":\"members\",\"room_id\":\"r\","
+				     "\"members\":2,\"users\":[\"ok\"]}"));
+		msg_unref(m);
+	}
 	/* no list at all: no users */
 	m = roster_encode_merged("r", 0, NULL, NULL, 0, NULL, 1 << 20);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);

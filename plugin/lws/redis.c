@@ -48,8 +48,9 @@
  * no bound of its own: a bulk string is buffered whole until its last
  * byte, so a damaged or foreign server could grow the process without
  * end. Our largest legitimate piece is one stored message (at most
- * max-message-size, 64 MiB at most, and its envelope), a multibulk's items are taken as
- * they come; over this the link is dropped as a failed Redis.
+ * max-message-size, itself at most 64 MiB, and its envelope); a
+ * multibulk's items are taken as they come. Over this bound the link is
+ * dropped as a failed Redis.
  */
 #define REDIS_READ_MAX ((size_t)128 << 20)
 

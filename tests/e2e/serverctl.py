@@ -414,6 +414,22 @@ class Server:
             todo += kids.get(p, [])
         return out
 
+    def serving_pid(self):
+        """The process that serves: roomcast-server itself, lwsws's child."""
+        if self.kind != "lwsws":
+            return self.pid
+        kids = [p for p in self.descendants() if p != self.pid]
+        assert kids, "no lwsws child"
+        return kids[0]
+
+
+def rss_kb(pid):
+    """VmRSS of process @pid, in KiB."""
+    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
 
 def listening_addresses(port):
     """Local addresses (hex as in /proc/net/tcp*) listening on `port`."""

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from serverctl import rss_kb
 from wsclient import ConnectionClosed, WsClient, get_stats, unique_room, wait_for
 
 KEY = "test-key-" + os.urandom(8).hex()
@@ -486,14 +487,6 @@ def test_503_while_draining(start_server):
     a.close()
     c.sock.close()
     srv.wait(8)
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 @pytest.mark.timeout_s(60)

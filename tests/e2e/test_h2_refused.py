@@ -17,12 +17,12 @@ import socket
 import ssl
 import struct
 import time
-from pathlib import Path
 
 import pytest
 
 import serverctl
 import tlsmode
+from serverctl import rss_kb
 from wsclient import ConnectionClosed, read_http_body, read_http_head
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -65,22 +65,6 @@ def answer(port, request, tls=None):
         return st, headers, closed
     finally:
         s.close()
-
-
-def serving_pid(srv):
-    """The process that serves: roomcast-server itself, lwsws's child."""
-    if srv.kind != "lwsws":
-        return srv.pid
-    kids = [p for p in srv.descendants() if p != srv.pid]
-    assert kids, "no lwsws child"
-    return kids[0]
-
-
-def rss_kb(pid):
-    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +204,7 @@ RSS_BOUND_KB = 24 * 1024
                                  "h2c-ws-port", "h2c-status-port"])
 def test_h2_frames_nobody_reads_do_not_grow_memory(start_server, how):
     srv = start_server()
-    pid = serving_pid(srv)
+    pid = srv.serving_pid()
 
     def factory():
         if how == "preface-ws-port":

@@ -18,28 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from serverctl import rss_kb
 from wsclient import (OP_BIN, OP_CONT, OP_TEXT, ConnectionClosed, WsClient,
                       build_frame, dumps, get_stats, http_get, unique_room,
                       wait_for, wait_stats)
 
 CLOSE_TIMEOUT = 4002
 CLOSE_BUDGET = 1011
-
-
-def serving_pid(srv):
-    """The process that serves: roomcast-server itself, lwsws's child."""
-    if srv.kind != "lwsws":
-        return srv.pid
-    kids = [p for p in srv.descendants() if p != srv.pid]
-    assert kids, "no lwsws child"
-    return kids[0]
-
-
-def rss_kb(pid):
-    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def sanitized(pid):
@@ -151,7 +136,7 @@ def test_many_partial_messages_hold_the_budget_not_more(start_server):
     unbounded, that is 600 x 64 KB = 38 MB; bounded, about 4 MB."""
     srv = start_server({"max-reassembly-bytes": str(BUDGET),
                         "reassembly-timeout-s": "4"})
-    pid = serving_pid(srv)
+    pid = srv.serving_pid()
     fds0 = srv.fd_count()
     clients = []
     try:
@@ -203,7 +188,7 @@ def test_many_partial_messages_hold_the_budget_not_more(start_server):
 @pytest.mark.timeout_s(40)
 def test_one_byte_fragments_cost_bounded_cpu(start_server):
     srv = start_server()
-    pid = serving_pid(srv)
+    pid = srv.serving_pid()
     room = unique_room()
     with WsClient.connect(srv.port) as c:
         c.join(room)

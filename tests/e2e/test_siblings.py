@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from serverctl import rss_kb
 from tlsmode import open_socket
 from wsclient import (OP_PING, OP_TEXT, ConnectionClosed, WsClient,
                       build_frame, get_stats, http_get, wait_for, wait_stats)
@@ -18,23 +19,8 @@ UPGRADE = (b"Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Version: 13\r\n")
 
 
-def serving_pid(srv):
-    if srv.kind != "lwsws":
-        return srv.pid
-    kids = [p for p in srv.descendants() if p != srv.pid]
-    assert kids, "no lwsws child"
-    return kids[0]
-
-
 def sanitized(pid):
     return "libasan" in Path("/proc/%d/maps" % pid).read_text()
-
-
-def rss_kb(pid):
-    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def exchange(port, data, timeout=10.0):
@@ -100,7 +86,7 @@ def test_ping_flood_never_read_is_bounded(start_server):
     """lws holds one pending pong per connection (a new ping replaces it):
     a client that floods pings and never reads costs no memory."""
     srv = start_server()
-    pid = serving_pid(srv)
+    pid = srv.serving_pid()
     before = rss_kb(pid)
     c = WsClient.connect(srv.port, rcvbuf=4096)
     burst = build_frame(OP_PING, b"p" * 125) * 100

@@ -211,6 +211,38 @@ take_process_options(struct json_object *vh, struct json_object *pvo,
 	return r;
 }
 
+size_t
+conf_read_size(unsigned int ring_size, size_t ring_bytes)
+{
+	/* 3/8 of the ring per read: 1/4 held + 3/8 + 3/8 <= the whole */
+	size_t by_count = (size_t)ring_size * 45 * 3 / 8,
+	       by_bytes = ring_bytes * 3 / 8 / 4,
+	       n = by_count < by_bytes ? by_count : by_bytes;
+
+	return n < 128 ? 128 : n > 4096 ? 4096 : n;
+}
+
+/* Lowers sum->read_size to what vhost options @pvo's send ring allows. */
+static void
+note_ring(struct json_object *pvo, struct conf_summary *sum)
+{
+	const char *v;
+	struct rconf c;
+	char why[256];
+	size_t n;
+
+	rconf_init(&c);
+	/* a bad value stops the vhost later (rconf_set in the plugin) */
+	if ((v = get_str(pvo, "send-ring-size")))
+		(void)rconf_set(&c, "send-ring-size", v, why, sizeof(why));
+	if ((v = get_str(pvo, "send-ring-bytes")))
+		(void)rconf_set(&c, "send-ring-bytes", v, why, sizeof(why));
+	n = conf_read_size(c.send_ring_size, c.send_ring_bytes);
+	if (n < sum->read_size)
+		sum->read_size = n;
+	rconf_free(&c);
+}
+
 /* Notes the API key options (for `roomcast-server publish`). */
 static void
 note_api(struct json_object *pvo, struct conf_summary *sum)
@@ -271,6 +303,7 @@ override_vhosts(struct json_object *root, const struct conf_overrides *o,
 				json_object_object_add(pvo, "default",
 					json_object_new_string("1"));
 			note_api(pvo, sum);
+			note_ring(pvo, sum);
 			/* --option's values are in pvo by now */
 			if (get_str(pvo, "redis-url"))
 				sum->redis = 1;
@@ -333,6 +366,7 @@ conf_prepare(const struct conf_overrides *o, char *out, size_t outlen,
 
 	memset(sum, 0, sizeof(*sum));
 	sum->ws_port = sum->status_port = -1;
+	sum->read_size = 4096;
 	rconf_process_init(&sum->options);
 	if (!realpath(o->dir, base)) {
 		snprintf(err, errlen, "--config %s: %s", o->dir,

@@ -55,7 +55,24 @@ struct conf_summary {
 	/* the server API's key options, as the roomcast vhost has them */
 	char api_key[512];
 	char api_key_file[512];
+	/*
+	 * The most bytes one read from a roomcast connection should hold
+	 * (conf_read_size()), from the smallest send ring of any roomcast
+	 * vhost: roomcast-server has lws read that much per turn (rxread.c).
+	 */
+	size_t read_size;
 };
+
+/*
+ * A read of the returned size carries few enough messages that a member
+ * who keeps up never overflows a ring of @ring_size messages and
+ * @ring_bytes bytes: the wakes held for a quarter of the ring (wakes.c)
+ * plus the rest of one read plus the next stay within it. The smallest
+ * message that is broadcast takes 45 bytes on the wire, and its frame to
+ * each member is at most four times its size; 128 bytes at least (what
+ * lws's rx buffer holds: a control frame), 4096 at most (lws's default).
+ */
+size_t conf_read_size(unsigned int ring_size, size_t ring_bytes);
 
 /*
  * Writes the overridden copy of o->dir into a new directory whose path is

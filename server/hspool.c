@@ -11,9 +11,13 @@
  * their own: slots by power-of-two size class carved from 64 KB chunks,
  * reused through free lists, and when no table is in use the touched
  * pages go back to the kernel at once (madvise). Everything else lws
- * allocates still goes to malloc, as do tables once the region is full.
+ * allocates still goes to malloc, as do tables once the region is full,
+ * save each connection's rx buffer, which the same hook trims to what lws
+ * uses of it (rxread.c).
  */
 #include "hspool.h"
+
+#include "rxread.h"
 
 #include <libwebsockets.h>
 
@@ -22,11 +26,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define HS_REGION (64u << 20)	/* virtual; RSS only where touched */
+/* virtual, RSS only where touched: 20,000 handshakes' tables (fd limit) */
+#define HS_REGION (512u << 20)
 #define HS_CHUNK (64u << 10)
 #define HS_MIN_SHIFT 9		/* 512-byte slots ... */
-#define HS_MAX_SHIFT 13		/* ... to 8 KB */
+#define HS_MAX_SHIFT 14		/* ... to HSPOOL_SLOT_MAX */
 #define HS_CLASSES (HS_MAX_SHIFT - HS_MIN_SHIFT + 1)
+_Static_assert(HSPOOL_SLOT_MAX == 1u << HS_MAX_SHIFT, "largest slot");
 
 struct hs_free {
 	struct hs_free *next;
@@ -137,25 +143,28 @@ hs_realloc(void *ptr, size_t size, const char *reason)
 		}
 		return n;
 	}
-	if (!ptr && size && is_header_table(reason) &&
+	if (!ptr && size && hs.base && is_header_table(reason) &&
 	    (c = class_of(size)) >= 0 && (n = slot_get(c)))
 		return n;
 	if (!size) {
 		free(ptr);
 		return NULL;
 	}
+	if (!ptr && rxread_trim(size, reason))
+		size = rxread_trim(size, reason);
 	return realloc(ptr, size);
 }
 
 int
-hspool_install(void)
+hspool_install(int pool_tables)
 {
-	void *b = mmap(NULL, HS_REGION, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *b = MAP_FAILED;
 
-	if (b == MAP_FAILED)
-		return -1;
-	hs.base = b;
+	if (pool_tables)
+		b = mmap(NULL, HS_REGION, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b != MAP_FAILED)
+		hs.base = b;
 	lws_set_allocator(hs_realloc);
-	return 0;
+	return pool_tables && !hs.base ? -1 : 0;
 }

@@ -27,6 +27,7 @@
 #include "rconf.h"
 #include "rm_clock.h"
 #include "rm_err.h"
+#include "rxread.h"
 #include "stats.h"
 #include "roomcast_lws.h"
 #include "status.h"
@@ -54,6 +55,8 @@ static struct lws_context *context;
 static uv_loop_t uv_loop;
 static uv_timer_t uv_ticker;
 static int use_uv;		/* --event-loop uv, or poll (default) */
+/* roomcast_protocols, reading more per turn where it can (rxread.h) */
+static const struct lws_protocols *protocols;
 
 /* Where a run stands: serving, draining, finishing writes, done. */
 static struct {
@@ -276,13 +279,15 @@ start(const char *dir)
 	 * docs/PERFORMANCE.md, auth).
 	 */
 	info.max_http_header_data = AUTH_TOKEN_MAX + 2048;
+	_Static_assert(AUTH_TOKEN_MAX + 2048 <= HSPOOL_SLOT_MAX,
+		       "a header table must fit the pool (hspool.c)");
 	if (use_uv) {
 		/* our loop, so that we can stop it (lws runs it until then) */
 		foreign_loops[0] = &uv_loop;
 		info.foreign_loops = foreign_loops;
 		info.options |= LWS_SERVER_OPTION_LIBUV;
 	}
-	info.protocols = roomcast_protocols;
+	info.protocols = protocols;
 	/* HTTP/1.1 only: TLS never negotiates h2 (docs/RELIABILITY.md) */
 	info.alpn = "http/1.1";
 	/*
@@ -485,8 +490,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (!getenv("ROOMCAST_NO_HSPOOL") && hspool_install())
+	if (hspool_install(!getenv("ROOMCAST_NO_HSPOOL")))
 		lwsl_warn("roomcast-server: no header table pool\n");
+	protocols = rxread_protocols(sum.read_size);
 	if (use_uv)
 		uv_loop_init(&uv_loop);
 	r = start(dir);

@@ -24,7 +24,15 @@ auth_on(const struct client *c)
 int
 hub_auth_authed(const struct client *c)
 {
-	return c->claims != NULL;
+	return c->authed;
+}
+
+/* @claims (NULL: none) become @c's; the deadline they share a word with is over. */
+static void
+set_claims(struct client *c, struct auth_claims *claims)
+{
+	c->auth.claims = claims;
+	c->authed = claims != NULL;
 }
 
 int
@@ -37,18 +45,18 @@ void
 hub_auth_client_init(struct client *c, int64_t now_ms)
 {
 	if (auth_on(c))
-		c->auth_by_ms = now_ms +
-				(int64_t)c->conf->auth_timeout_s * 1000;
+		c->auth.by_ms =
+			now_ms + (int64_t)c->conf->auth_timeout_s * 1000;
 }
 
 void
 hub_auth_client_free(struct client *c)
 {
-	if (!c->claims)
+	if (!c->authed)
 		return;
 	c->user_id = NULL;	/* it was claims->sub */
-	auth_claims_free(c->claims);
-	c->claims = NULL;
+	auth_claims_free(c->auth.claims);
+	set_claims(c, NULL);
 }
 
 /* Queues an error about @cmd to @c. */
@@ -81,12 +89,12 @@ send_msg(struct hub *h, struct client *c, struct msg *m)
 int
 hub_auth_attach(struct hub *h, struct client *c, struct auth_claims *claims)
 {
-	if (c->claims || c->user_id) {
+	if (c->authed || c->user_id) {
 		/* never: joins wait for auth, and a refresh is on_auth's */
 		auth_claims_free(claims);
 		return RM_E_INVAL;
 	}
-	c->claims = claims;
+	set_claims(c, claims);
 	c->user_id = (char *)claims->sub;
 	(void)hub_client_index(h, c);	/* OOM: not reachable by direct */
 	return RM_OK;
@@ -156,22 +164,23 @@ on_auth(struct hub *h, struct client *c, const struct codec_cmd *cmd)
 		refuse(h, c, RM_PE_UNAUTHORIZED, auth_strerror(e), cmd);
 		return;
 	}
-	if (c->claims && strcmp(c->claims->sub, claims->sub)) {
+	if (c->authed && strcmp(c->auth.claims->sub, claims->sub)) {
 		auth_claims_free(claims);
 		refuse(h, c, RM_PE_USER_MISMATCH, "the token is for another "
 		       "user than this connection's", cmd);
 		return;
 	}
-	if (c->claims) {
+	if (c->authed) {
 		leave_disallowed(h, c, claims);
-		auth_claims_free(c->claims);
-		c->claims = claims;
+		auth_claims_free(c->auth.claims);
+		set_claims(c, claims);
 		c->user_id = (char *)claims->sub;	/* the same text */
 	} else {
 		hub_auth_attach(h, c, claims);
 	}
-	send_msg(h, c, codec_encode_authed(c->claims->sub, c->claims->exp,
-					   &cmd->id));
+	send_msg(h, c,
+		 codec_encode_authed(c->auth.claims->sub, c->auth.claims->exp,
+				     &cmd->id));
 }
 
 /*
@@ -181,7 +190,7 @@ on_auth(struct hub *h, struct client *c, const struct codec_cmd *cmd)
 static int
 room_allowed(const struct client *c, const struct codec_cmd *cmd)
 {
-	const struct auth_claims *cl = c->claims;
+	const struct auth_claims *cl = c->auth.claims; /* authed */
 
 	switch (cmd->op) {
 	case CODEC_OP_JOIN:
@@ -216,7 +225,7 @@ hub_auth_gate(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	 * The sweep closes an expired connection up to a tick late; a message
 	 * in that window is not served on an expired token (nor refreshes it).
 	 */
-	if (c->claims && (int64_t)time(NULL) >= c->claims->exp) {
+	if (c->authed && (int64_t)time(NULL) >= c->auth.claims->exp) {
 		if (!c->closing)
 			expire(h, c);
 		return 1;
@@ -227,7 +236,7 @@ hub_auth_gate(struct hub *h, struct client *c, struct codec_cmd *cmd)
 	}
 	if (!auth_on(c) || cmd->op == CODEC_OP_PING)
 		return 0;
-	if (!c->claims) {
+	if (!c->authed) {
 		refuse(h, c, RM_PE_UNAUTHORIZED, "authenticate first: send "
 		       "{\"type\":\"auth\",\"token\":...}", cmd);
 		return 1;
@@ -248,11 +257,12 @@ hub_auth_sweep(struct hub *h, struct client *c, int64_t now_ms, time_t now)
 
 	if (!auth_on(c) || c->closing)
 		return 0;
-	if (!c->claims)
-		code = now_ms >= c->auth_by_ms ? HUB_CLOSE_AUTH_TIMEOUT : 0;
+	if (!c->authed)
+		code = now_ms >= c->auth.by_ms ? HUB_CLOSE_AUTH_TIMEOUT : 0;
 	else
-		code = (int64_t)now >= c->claims->exp ? HUB_CLOSE_TOKEN_EXPIRED
-						      : 0;
+		code = (int64_t)now >= c->auth.claims->exp ?
+			       HUB_CLOSE_TOKEN_EXPIRED :
+			       0;
 	if (code) {
 		c->closing = 1;
 		h->ops->close(c->owner, code);

@@ -57,9 +57,14 @@ struct pss__roomcast {
 	unsigned char *rx;		/* fragments of the current message */
 	int64_t last_rx_ms;		/* anything heard from the peer */
 	int64_t rx_start_ms;		/* its first piece; 0: none pending */
-	int64_t ping_sent_ms;		/* 0: no ping outstanding */
 	struct ipcount_entry *ip;	/* counted for max-connections-per-ip */
 	uint32_t rx_len, rx_cap;	/* max-message-size is below 4 GB */
+	/*
+	 * When the outstanding ping went, as ms after last_rx_ms (at most
+	 * ping-interval-s, a day, and a sweep); 0: none. Not an int64_t:
+	 * the pss is then 56 bytes, 64 from malloc, not 80.
+	 */
+	uint32_t ping_after_ms;
 	uint16_t close_code;		/* close with this at next writeable */
 	uint8_t rx_binary : 1;
 	uint8_t ping_due : 1;

@@ -20,7 +20,7 @@ void
 receive_heard(struct pss__roomcast *pss)
 {
 	pss->last_rx_ms = rm_clock_ms();
-	pss->ping_sent_ms = 0;
+	pss->ping_after_ms = 0;
 }
 
 /*

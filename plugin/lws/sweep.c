@@ -129,20 +129,25 @@ heartbeat_check(struct lws *wsi, int64_t now)
 {
 	struct pss__roomcast *pss = lws_wsi_user(wsi);
 	const struct rconf *conf = hub_client_conf(pss->client);
+	int64_t silent;
 
 	if (pss->close_code || receive_check_deadline(wsi, pss, now))
 		return;
 	if (!conf->ping_interval_s)
 		return;
-	if (pss->ping_sent_ms) {
-		if (now - pss->ping_sent_ms >= (int64_t)conf->pong_timeout_s * 1000)
+	if (pss->ping_after_ms) {
+		if (now - (pss->last_rx_ms + pss->ping_after_ms) >=
+		    (int64_t)conf->pong_timeout_s * 1000)
 			send_close(wsi, RM_CLOSE_NO_PONG);
 		return;
 	}
-	if (now - pss->last_rx_ms < (int64_t)conf->ping_interval_s * 1000)
+	silent = now - pss->last_rx_ms;
+	if (silent < (int64_t)conf->ping_interval_s * 1000)
 		return;
 	pss->ping_due = 1;
-	pss->ping_sent_ms = now;
+	/* >= 1000 (the interval is at least 1 s), so never 0 */
+	pss->ping_after_ms =
+		silent < UINT32_MAX ? (uint32_t)silent : UINT32_MAX;
 	lws_callback_on_writable(wsi);
 }
 

@@ -128,6 +128,27 @@ def test_websocket_ping_answered_with_pong(server):
         assert [p for _, p in c.pongs] == [b"hello-ping"]
 
 
+def test_largest_control_frames_between_pieces_of_a_large_message(server):
+    """A control frame carries at most 125 bytes. The server reads large
+    pieces per turn but keeps each control frame whole (docs/PERFORMANCE.md,
+    reads): 125-byte pings between the pieces of a 60 KB message, all in
+    one write, get their pongs byte for byte, the message arrives whole,
+    and a close with a 123-byte reason is answered."""
+    room = unique_room()
+    with WsClient.connect(server.port) as c:
+        c.join(room)
+        raw = dumps({"type": "broadcast", "room_id": room, "content": "x" * 60000}).encode()
+        pings = [bytes([0x41 + i]) * 125 for i in range(3)]
+        c.send_fragments([raw[:20000], raw[20000:40000], raw[40000:50000], raw[50000:]],
+                         between=lambda i: build_frame(OP_PING, pings[i]))
+        m = c.expect("broadcast")
+        assert m["content"] == "x" * 60000
+        c.ping_check()
+        assert [p for _, p in c.pongs] == pings
+        c.send_close(1000, b"r" * 123)
+        assert c.wait_close(5) == (1000, "close-frame")
+
+
 def test_unknown_fields_ignored(server):
     room = unique_room()
     with WsClient.connect(server.port) as c:

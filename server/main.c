@@ -8,9 +8,9 @@
  *
  * `--event-loop uv` runs lws on libuv (Debian's libwebsockets-evlib-uv):
  * lws 4.1.6's own loop calls poll() over every socket and walks the whole
- * pollfd array each turn, so every turn (and a large message takes one
- * turn per rx_buffer_size bytes) costs O(connections), idle ones
- * included; libuv's epoll costs only the sockets that are ready. It costs
+ * pollfd array each turn, so every turn (a large message takes one turn
+ * per 4 KB read, rxread.c) costs O(connections), idle ones included;
+ * libuv's epoll costs only the sockets that are ready. It costs
  * ~220 bytes per idle connection (lws mallocs a uv_poll_t for each) and
  * measured a worse fixed-rate p99 (docs/PERFORMANCE.md, round two), so
  * it is not the default.

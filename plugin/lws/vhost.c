@@ -262,7 +262,9 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
  * (receive.c). It is also the most lws reads from a socket per turn of
  * its loop, which is why wakes are held while input waits (wakes.c). 128
  * is the least that holds a whole control frame payload (125 bytes): lws
- * answers a ping cut in two with two pongs.
+ * answers a ping cut in two with two pongs. roomcast-server serves a copy
+ * that reads up to 4 KB per turn while each buffer stays this size
+ * (server/rxread.c); under lwsws it is 128.
  */
 #define RM_RX_BUFFER 128
 

@@ -2,7 +2,8 @@
  * wakes.c: input first, then output.
  *
  * lws reads at most rx_buffer_size bytes from a socket per turn of its
- * loop, so a publisher's burst arrives one or two messages per turn;
+ * loop (128 under lwsws, up to 4 KB in roomcast-server: server/rxread.c),
+ * so a publisher's burst arrives a few messages per turn;
  * asking for every member's WRITEABLE at once would send each member
  * those few frames per send(), and a send() costs the same for one frame
  * as for sixty. So while the sender's socket still has bytes waiting
@@ -12,11 +13,13 @@
  * most a quarter of the smallest send ring (in messages and in bytes): a
  * member that keeps up then holds at most that quarter, plus the rest of
  * one read, plus the next read, so holding does not make its ring
- * overflow. A turn of the loop polls every socket, so reading a
- * 64-message burst 128 bytes at a time takes a few ms with 1000
- * connections: 1 ms measured 0.8M deliveries/s in the fan-out benchmark,
- * 4 ms 2.1-3.3M (docs/PERFORMANCE.md). Only a sender that keeps sending
- * is held that long; a lone message leaves at once.
+ * overflow (roomcast-server sizes its reads for that: conf_read_size()).
+ * A turn of the loop polls every socket, so reading a 64-message burst
+ * 128 bytes at a time takes a few ms with 1000 connections: 1 ms
+ * measured 0.8M deliveries/s in the fan-out benchmark, 4 ms 2.1-3.3M;
+ * 4 KB at a time, two turns, 5.7-6.6M (docs/PERFORMANCE.md). Only a
+ * sender that keeps sending is held that long; a lone message leaves at
+ * once.
  */
 #include "glue.h"
 

@@ -5,7 +5,6 @@ overflows and nothing may be dropped)."""
 
 import json
 import os
-import threading
 import time
 
 import pytest
@@ -73,42 +72,3 @@ def test_flood_every_message_once_in_order(start_server):
     finally:
         for c in clients:
             c.abort()
-
-
-@pytest.mark.parametrize("ring", [16, 256])
-def test_burst_of_smallest_broadcasts_in_one_write_reaches_a_member_whole(start_server, ring):
-    """The server reads up to 4 KB of a connection per turn, less with a
-    small send ring (docs/PERFORMANCE.md, reads): one write of the smallest
-    broadcasts there are must not overflow the ring of a member that keeps
-    reading. (The publisher reads nothing while it writes: its own echoes
-    may be dropped, as for any slow reader.)"""
-    srv = start_server({"send-ring-size": str(ring)})
-    room = "r"
-    count = 8 * ring
-    member = WsClient.connect(srv.port)
-    publisher = WsClient.connect(srv.port)
-    try:
-        member.join(room)
-        publisher.join(room)
-        burst = b"".join(build_frame(OP_TEXT, dumps(
-            {"type": "broadcast", "room_id": room, "content": 0}))
-            for _ in range(count))
-        assert len(burst) == count * 52   # the smallest: 46 bytes of JSON
-        writer = threading.Thread(target=publisher.send_raw, args=(burst,))
-        writer.start()
-        got = []
-        deadline = time.monotonic() + 20
-        while len(got) < count and time.monotonic() < deadline:
-            if got and got[-1].get("type") != "broadcast":
-                break   # a dropped notice: the ring overflowed
-            for c in select_readable([member], 0.5):
-                for op, payload in c.poll_messages():
-                    got.append(json.loads(payload))
-        writer.join()
-        assert [m.get("type") for m in got] == ["broadcast"] * count, \
-            [m for m in got if m.get("type") != "broadcast"][:3]
-        assert [m["seq"] for m in got] == list(range(1, count + 1))
-        member.expect_silence(0.2)
-    finally:
-        member.abort()
-        publisher.abort()

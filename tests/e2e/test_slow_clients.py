@@ -262,7 +262,8 @@ def test_slow_member_closed_with_policy_close(start_server):
 @pytest.mark.parametrize("ring", [16, 256])
 def test_burst_in_one_write_reaches_every_member(start_server, ring):
     """A publisher's burst arrives in one TCP write, which the server reads
-    a few hundred bytes at a time. It holds the members' writes until the
+    a few hundred bytes to 4 KB at a time (fewer with a small ring: a read
+    holds at most 3/8 of it, docs/PERFORMANCE.md). It holds the members' writes until the
     burst is read (so each member's frames leave batched), but never for
     more than a quarter of the send ring: members whose sockets take
     everything lose nothing, even with a small ring. (With a ring of 4 a

@@ -326,6 +326,36 @@ process_wide_options_must_agree(void)
 	remove_config();
 }
 
+static void
+read_size_follows_the_smallest_ring(void)
+{
+	struct conf_overrides o;
+	struct conf_summary sum;
+	char out[PATH_MAX], err[256] = "";
+
+	/* 3/8 of the ring in 45-byte messages, 3/32 of its bytes */
+	CU_ASSERT_EQUAL(conf_read_size(256, 1048576), 4096);
+	CU_ASSERT_EQUAL(conf_read_size(16, 1048576), 270);
+	CU_ASSERT_EQUAL(conf_read_size(4, 1048576), 128);
+	CU_ASSERT_EQUAL(conf_read_size(65536, 4096), 384);
+	CU_ASSERT_EQUAL(conf_read_size(65536, 64), 128);
+
+	/* the smallest ring of any roomcast vhost decides; default 4096 */
+	make_config(
+		WS_VHOST("a", "8080", "") "," WS_VHOST("b", "8443", RING_8));
+	overrides_init(&o);
+	CU_ASSERT_EQUAL_FATAL(prepare(&o, out, &sum, err), 0);
+	CU_ASSERT_EQUAL(sum.read_size, 135);
+	conf_remove(out);
+	remove_config();
+	make_config(WS_VHOST("a", "8080", ""));
+	overrides_init(&o);
+	CU_ASSERT_EQUAL_FATAL(prepare(&o, out, &sum, err), 0);
+	CU_ASSERT_EQUAL(sum.read_size, 4096);
+	conf_remove(out);
+	remove_config();
+}
+
 CU_TestInfo conf_tests[] = {
 	{ "conf_strip_comments: # outside strings only",
 	  strip_comments_keeps_strings },
@@ -337,5 +367,7 @@ CU_TestInfo conf_tests[] = {
 	  prepare_refuses_what_it_cannot_apply },
 	{ "process-wide options must agree across vhosts",
 	  process_wide_options_must_agree },
+	{ "the read size follows the smallest send ring",
+	  read_size_follows_the_smallest_ring },
 	CU_TEST_INFO_NULL,
 };

@@ -7,14 +7,18 @@
  */
 #include "glue.h"
 
+#include "htable.h"
 #include "ipcount.h"
 #include "rm_clock.h"
 #include "stats.h"
 #include "roomcast_lws.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /*
  * Refuses an upgrade with an HTTP status (PROTOCOL.md, Close codes). The
@@ -44,6 +48,110 @@ admission_refuse(struct lws *wsi, unsigned int status, const char *why)
 }
 
 /*
+ * Sockets not yet upgraded, per client address. lws hands each accepted
+ * socket to the vhost's protocols[0] (binding_callback_http, on both
+ * hosts) before any byte of its request, and a socket that never
+ * finishes its request holds an fd, and a header table once bytes come,
+ * until lws's timeout. max-connections-per-ip counts WebSocket
+ * connections at the upgrade; with it set, an address may also hold that
+ * many sockets not yet upgraded (handshakes in flight, plain HTTP
+ * requests on the vhost). One more is closed at accept, before it has
+ * sent a request to answer 503 to, and counted in refused_per_ip. A
+ * socket stops counting here at its upgrade's checks (it is then a
+ * connection, or refused with 503) or when lws destroys it.
+ */
+struct accepted {
+	uint64_t wsi; /* the key: the wsi's address */
+	struct ipcount_entry *ip;
+};
+
+static struct {
+	struct ipcount *count;
+	struct htable_idmap sockets; /* wsi -> struct accepted */
+} accepted;
+
+static int
+accepted_ready(void)
+{
+	if (accepted.count)
+		return 1;
+	accepted.count = ipcount_create();
+	if (!accepted.count)
+		return 0;
+	if (htable_idmap_init(&accepted.sockets,
+			      offsetof(struct accepted, wsi))) {
+		ipcount_destroy(accepted.count);
+		accepted.count = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+int
+admission_accepted(struct lws *wsi)
+{
+	struct vhd__roomcast *vhd = vhost_of(wsi);
+	struct accepted *a;
+	char addr[64];
+
+	if (!vhd || !vhd->enabled || !vhd->conf.max_connections_per_ip ||
+	    !accepted_ready())
+		return 0;
+	if (!lws_get_peer_simple(wsi, addr, sizeof(addr)))
+		addr[0] = '\0';
+	if (ipcount_get(accepted.count, addr, vhd->conf.ipv6_prefix_len) >=
+	    vhd->conf.max_connections_per_ip) {
+		rm_stats.connections_refused++;
+		rm_stats.refused_per_ip++;
+		/*
+		 * lws closes a TLS socket that has not finished its TLS
+		 * handshake only after a shutdown wait: end it for the peer
+		 * now (the descriptor stays lws's to close)
+		 */
+		shutdown(lws_get_socket_fd(wsi), SHUT_RDWR);
+		return -1;
+	}
+	a = malloc(sizeof(*a));
+	if (!a)
+		return 0; /* OOM: not counted, as before */
+	a->wsi = (uint64_t)(uintptr_t)wsi;
+	a->ip = ipcount_take(accepted.count, addr, vhd->conf.ipv6_prefix_len);
+	if (!a->ip || htable_idmap_put(&accepted.sockets, a)) {
+		ipcount_put(accepted.count, a->ip);
+		free(a);
+	}
+	return 0;
+}
+
+void
+admission_unaccepted(struct lws *wsi)
+{
+	struct accepted *a;
+
+	if (!accepted.count ||
+	    !(a = htable_idmap_get(&accepted.sockets,
+				   (uint64_t)(uintptr_t)wsi)))
+		return;
+	htable_idmap_del(&accepted.sockets, a);
+	ipcount_put(accepted.count, a->ip);
+	free(a);
+}
+
+void
+admission_stop(void)
+{
+	size_t i;
+
+	if (!accepted.count)
+		return;
+	for (i = 0; i < accepted.sockets.cap; i++)
+		free(accepted.sockets.slot[i]);
+	htable_idmap_fini(&accepted.sockets);
+	ipcount_destroy(accepted.count);
+	accepted.count = NULL;
+}
+
+/*
  * An upgrade, before lws answers it. This reaches us because "roomcast" is
  * the vhost's default protocol (its "default" option), so it is the
  * protocol bound to a new connection's HTTP request.
@@ -54,6 +162,8 @@ handshake_checks(struct lws *wsi, struct vhd__roomcast *vhd)
 {
 	char buf[256];
 
+	/* from here it is a connection, or refused */
+	admission_unaccepted(wsi);
 	if (!vhd || !vhd->enabled)
 		return refuse(wsi, 403, "Forbidden");
 	/* only roomcast.v1 becomes a WebSocket (binding.c) */

@@ -135,6 +135,16 @@ binding_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return admission_refuse(wsi, 400, "Bad Request");
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return -1;
+	/*
+	 * A new socket goes to the vhost's default protocol: this one on
+	 * lwsws's "roomcast": {} vhost, "roomcast" otherwise (vhost.c); the
+	 * last word on every socket goes to protocols[0], this one.
+	 */
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		return admission_accepted(wsi);
+	case LWS_CALLBACK_WSI_DESTROY:
+		admission_unaccepted(wsi);
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -85,6 +85,7 @@ glue_release(void)
 		history_stop();
 		hub_destroy(glue_hub);
 		ipcount_destroy(glue_ipcount);
+		admission_stop();
 		glue_hub = NULL;
 		glue_ipcount = NULL;
 	}

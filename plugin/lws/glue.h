@@ -122,6 +122,18 @@ int vhost_is_config_entry(struct lws *wsi);
 
 /*---- admission.c ----*/
 
+/*
+ * SERVER_NEW_CLIENT_INSTANTIATED (on protocols[0]): counts a socket not
+ * yet upgraded against max-connections-per-ip; -1 closes it (over).
+ */
+int admission_accepted(struct lws *wsi);
+
+/* WSI_DESTROY (on protocols[0]), or its upgrade's checks: uncounts it. */
+void admission_unaccepted(struct lws *wsi);
+
+/* Frees the count of sockets not yet upgraded (the last vhost went). */
+void admission_stop(void);
+
 /* HTTP_CONFIRM_UPGRADE: refuses with an HTTP status, or returns 0. */
 int admission_confirm_upgrade(struct lws *wsi, struct vhd__roomcast *vhd,
 			      const char *upgrade);

@@ -220,6 +220,9 @@ callback_roomcast(struct lws *wsi, enum lws_callback_reasons reason,
 		if (!binding_take(wsi))
 			return -1;
 		return admission_filter(wsi, vhost_of(wsi));
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		/* the vhost's default protocol gets each new socket (h1) */
+		return admission_accepted(wsi);
 	case LWS_CALLBACK_WSI_DESTROY:
 		binding_forget(wsi);
 		break;

@@ -1,9 +1,13 @@
 """PROTOCOL.md, refused handshakes: max-connections (503) and
 allowed-origins (403); max-connections-per-ip (503, docs/CONFIG.md)."""
 
+import socket
+import time
+
 import pytest
 
-from wsclient import WsClient, assert_refused, get_stats, http_get, wait_stats
+from wsclient import (HOST, ConnectionClosed, HandshakeRefused, ProtocolViolation, WsClient,
+                      assert_refused, get_stats, http_get, wait_stats)
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +112,63 @@ def test_max_connections_per_ip_503(per_ip):
         clients[-1].ping_check()
         assert_refused(per_ip.port, 503)
     finally:
+        for c in clients:
+            c.abort()
+    wait_stats(per_ip.status_port, lambda s: s["connections_active"] == 0, 3, "all closed")
+
+
+def _closed_at_once(port):
+    """Opens a TCP socket that sends nothing; True if the server ends it."""
+    s = socket.create_connection((HOST, port))
+    s.settimeout(3)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        s.close()
+
+
+def _connect_when_a_place_is_free(port, timeout=3.0):
+    """The server ends a closed socket's count when it sees the close."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return WsClient.connect(port)
+        except (OSError, ConnectionClosed, HandshakeRefused, ProtocolViolation):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_sockets_not_yet_upgraded_bounded_per_ip(per_ip):
+    """A socket that never finishes its handshake holds an fd (and a header
+    table once bytes come). Besides its 2 connections an address may hold 2
+    such sockets; one more is closed at accept and counted in
+    refused_per_ip, and a closed one gives its place back."""
+    before = get_stats(per_ip.status_port)["refused_per_ip"]
+    held = [socket.create_connection((HOST, per_ip.port)) for _ in range(2)]
+    clients = []
+    try:
+        assert _closed_at_once(per_ip.port)
+        assert get_stats(per_ip.status_port)["refused_per_ip"] == before + 1
+        # a WebSocket from that address waits for a place like any socket
+        held.pop().close()
+        clients.append(_connect_when_a_place_is_free(per_ip.port))
+        clients.append(_connect_when_a_place_is_free(per_ip.port))
+        for c in clients:
+            c.ping_check()
+        # upgraded connections count apart: two handshakes may still wait
+        held.append(socket.create_connection((HOST, per_ip.port)))
+        time.sleep(0.2)
+        assert _closed_at_once(per_ip.port)
+        for c in clients:
+            c.ping_check()
+    finally:
+        for s in held:
+            s.close()
         for c in clients:
             c.abort()
     wait_stats(per_ip.status_port, lambda s: s["connections_active"] == 0, 3, "all closed")

@@ -348,3 +348,15 @@ htable_idmap_del(struct htable_idmap *m, void *rec)
 	if (m->cap > IDMAP_FIRST_CAP && m->count < m->cap / 8)
 		idmap_resize(m, m->cap / 2);
 }
+
+void *
+htable_idmap_next(const struct htable_idmap *m, size_t *pos)
+{
+	while (*pos < m->cap) {
+		void *rec = m->slot[(*pos)++];
+
+		if (rec)
+			return rec;
+	}
+	return NULL;
+}

@@ -125,4 +125,10 @@ void *htable_idmap_get(const struct htable_idmap *m, uint64_t id);
 /* Takes @rec, which must be in @m, out of @m. */
 void htable_idmap_del(struct htable_idmap *m, void *rec);
 
+/*
+ * Walks @m: the next record from slot *@pos on (start with 0), or NULL
+ * at the end. Nothing may be added to or taken from @m meanwhile.
+ */
+void *htable_idmap_next(const struct htable_idmap *m, size_t *pos);
+
 #endif

@@ -91,15 +91,27 @@ hub_set_options(struct hub *h, const struct rconf_process *p)
 void
 hub_destroy(struct hub *h)
 {
-	struct client *c;
+	struct client *c, **all;
+	size_t pos = 0, n = 0, i;
 
 	if (!h)
 		return;
 	/* the first to leave must not queue presence to the rest, or wake them */
-	for (c = h->clients; c; c = c->next)
+	all = malloc((h->conns.count + 1) * sizeof(*all));
+	while ((c = hub_client_walk(h, &pos))) {
 		c->closing = 1;
-	while (h->clients)
-		hub_client_free(h, h->clients);
+		if (all)
+			all[n++] = c;
+	}
+	/* freeing takes each out of the walked table: free from a copy */
+	for (i = 0; i < n; i++)
+		hub_client_free(h, all[i]);
+	free(all);
+	pos = 0;
+	while ((c = hub_client_walk(h, &pos))) { /* no copy (OOM) */
+		hub_client_free(h, c);
+		pos = 0;
+	}
 	htable_idmap_fini(&h->conns);
 	idem_destroy(h->idem);
 	rooms_destroy(h->users);
@@ -125,10 +137,11 @@ void
 hub_set_max_queued_bytes(struct hub *h, size_t cap)
 {
 	struct client *c;
+	size_t pos;
 
 	h->max_queued_bytes = cap;
 	qindex_init(&h->qidx);
-	for (c = h->clients; c; c = c->next) {
+	for (pos = 0; (c = hub_client_walk(h, &pos));) {
 		qindex_node_init(&c->qn);
 		if (cap)
 			qindex_set(&h->qidx, &c->qn, c->q.bytes);
@@ -170,15 +183,9 @@ unindex_user(struct hub *h, struct client *c)
 /*---- the transport's view of a client (hub.h) ----*/
 
 struct client *
-hub_clients(struct hub *h)
+hub_client_walk(struct hub *h, size_t *pos)
 {
-	return h->clients;
-}
-
-struct client *
-hub_client_next(const struct client *c)
-{
-	return c->next;
+	return htable_idmap_next(&h->conns, pos);
 }
 
 void *
@@ -268,10 +275,6 @@ hub_client_new(struct hub *h, const struct rconf *conf, void *owner,
 	c->tokens = conf->max_messages_per_second;
 	c->tokens_ms = now_ms;
 	hub_auth_client_init(c, now_ms);
-	c->next = h->clients;
-	if (h->clients)
-		h->clients->prev = c;
-	h->clients = c;
 	rm_stats.connections_active++;
 	rm_stats.connections_total++;
 	return c;
@@ -622,12 +625,6 @@ hub_client_free(struct hub *h, struct client *c)
 	hub_auth_client_free(c);
 	free(c->user_id);
 	ring_clear(h, c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		h->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
 	htable_idmap_del(&h->conns, c);
 	rm_stats.connections_active--;
 	free(c);
@@ -638,8 +635,9 @@ void
 hub_close_all(struct hub *h, int code)
 {
 	struct client *c;
+	size_t pos = 0;
 
-	for (c = h->clients; c; c = c->next) {
+	while ((c = hub_client_walk(h, &pos))) {
 		c->closing = 1;
 		h->ops->close(c->owner, code);
 	}

@@ -16,7 +16,7 @@
  *  - output:  hub_client_queued() and hub_client_peek() (the next frames
  *             to write), hub_written() (they were written);
  *  - closing: hub_client_set_closing(), hub_client_closing();
- *  - sweeps:  hub_clients(), hub_client_next(), hub_client_owner(),
+ *  - sweeps:  hub_client_walk(), hub_client_owner(),
  *             hub_client_conf().
  *
  * The seam for phase 2: a broadcast is accepted once (given the room's
@@ -170,13 +170,11 @@ int hub_client_closing(const struct client *c);
 /*---- iteration, for sweeps over every connection ----*/
 
 /*
- * The newest client, or NULL; hub_client_next() leads to the older ones.
- * Do not free a client while walking (asking for a close is fine).
+ * Walks every client, in no order: the next one from *@pos on (start with
+ * 0), or NULL at the end. Do not free or add a client while walking
+ * (asking for a close is fine).
  */
-struct client *hub_clients(struct hub *h);
-
-/* The client registered before @c, or NULL. */
-struct client *hub_client_next(const struct client *c);
+struct client *hub_client_walk(struct hub *h, size_t *pos);
 
 /* The transport's connection given to hub_client_new(). */
 void *hub_client_owner(const struct client *c);

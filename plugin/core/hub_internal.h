@@ -36,14 +36,14 @@ struct client {
 	 * Auth (hub_auth.c), on a vhost with a keyring: until the connection
 	 * authenticated, auth.by_ms is its 4003 deadline; then (authed)
 	 * auth.claims are the verified token's claims. One word for both:
-	 * 8 bytes less per idle connection is 16 less from malloc (184
-	 * bytes, not 192: docs/PERFORMANCE.md, idle memory).
+	 * 8 bytes less per idle connection is 16 less from malloc
+	 * (docs/PERFORMANCE.md, idle memory).
 	 */
 	union {
 		struct auth_claims *claims;
 		int64_t by_ms;
 	} auth;
-	struct client *prev, *next;	/* every client of the hub */
+	/* every client is in hub->conns (walked by hub_client_walk) */
 };
 
 struct hub {
@@ -57,8 +57,8 @@ struct hub {
 	 * guest id finds its one connection by conn_id instead.
 	 */
 	struct rooms *users;
-	struct htable_idmap conns;	/* conn_id -> client, for guest ids */
-	struct client *clients;		/* every connection, for shutdown */
+	/* conn_id -> client: every connection, found by guest ids */
+	struct htable_idmap conns;
 	uint64_t next_conn_id;		/* the local count */
 	uint64_t conn_base, conn_max;	/* hub_set_conn_ids() */
 	uint64_t instance;

@@ -157,8 +157,9 @@ heartbeat_tick(lws_sorted_usec_list_t *sul)
 	int64_t now = rm_clock_ms();
 	time_t wall = time(NULL);
 	struct client *c;
+	size_t pos;
 
-	for (c = hub_clients(glue_hub); c; c = hub_client_next(c))
+	for (pos = 0; (c = hub_client_walk(glue_hub, &pos));)
 		if (!hub_auth_sweep(glue_hub, c, now, wall))
 			heartbeat_check(hub_client_owner(c), now);
 	auth_poll_keys(wall);

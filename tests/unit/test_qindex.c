@@ -158,7 +158,7 @@ shed_cost(unsigned int n)
 	for (k = 0; k < 8; k++) {
 		broadcast(h, cl[0], 60000);
 		for (i = 0; i < n; i++)
-			if (i != 1 && (i != 2 || k >= 4))
+			if (i != 1 && (i != 2 || k < 4))
 				drain(h, cl[i]);
 	}
 	broadcast(h, cl[0], 10);

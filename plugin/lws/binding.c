@@ -144,10 +144,11 @@ binding_callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return admission_accepted(wsi);
 	case LWS_CALLBACK_WSI_DESTROY:
 		admission_unaccepted(wsi);
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
+		break;
 	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
+		break;
 	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
 void

@@ -123,6 +123,7 @@ is_header_table(const char *reason)
 static void *
 hs_realloc(void *ptr, size_t size, const char *reason)
 {
+	size_t trimmed;
 	void *n;
 	int c;
 
@@ -150,8 +151,8 @@ hs_realloc(void *ptr, size_t size, const char *reason)
 		free(ptr);
 		return NULL;
 	}
-	if (!ptr && rxread_trim(size, reason))
-		size = rxread_trim(size, reason);
+	if (!ptr && (trimmed = rxread_trim(size, reason)))
+		size = trimmed;
 	return realloc(ptr, size);
 }
 

@@ -5,10 +5,12 @@
 # roomcast / peer, also printed) and <out>/chart.png (gnuplot).
 #
 #   bench/run.sh [--smoke] [--out DIR] [--duration S]
-#                [--peers "roomcast-uv ws lws gorilla"]
+#                [--peers "roomcast-poll roomcast-uv ws lws gorilla"]
 #                [--scenarios "fanout rate rooms idle connect idlecho churn"]
 #                [--procs N] [--nice N] [--idle-echo "2000 12000"]
 #
+#   roomcast-poll the same roomcast-server with --event-loop poll (lws's
+#                 poll() over every socket, the default before evpoll.c)
 #   roomcast-uv   the same roomcast-server with --event-loop uv
 #   connect       connect rate with 1000 connections (idle: 19,000)
 #   idlecho       echo of a 60 KB and of a 64-byte broadcast while N idle
@@ -122,9 +124,9 @@ start_server() { # name port
 		$PIN_SRV timeout 300 "$SERVER" --port "$port" --status-port 0 \
 			>"$OUT/$name.log" 2>&1 &
 		;;
-	roomcast-uv)
+	roomcast-uv|roomcast-poll)
 		$PIN_SRV timeout 300 "$SERVER" --port "$port" --status-port 0 \
-			--event-loop uv >"$OUT/$name.log" 2>&1 &
+			--event-loop "${name#roomcast-}" >"$OUT/$name.log" 2>&1 &
 		;;
 	ws)
 		$PIN_SRV timeout 300 node "$HERE/peers/ws-server.mjs" --port "$port" \
@@ -169,7 +171,7 @@ trap 'exit 130' INT TERM
 
 available() { # name
 	case "$1" in
-	roomcast|roomcast-uv) [ -x "$SERVER" ] ;;
+	roomcast|roomcast-uv|roomcast-poll) [ -x "$SERVER" ] ;;
 	ws) command -v node >/dev/null && [ -d "$HERE/peers/node_modules/ws" ] ;;
 	lws) command -v libwebsockets-test-server >/dev/null ;;
 	gorilla) [ -x "$BUILD/bench/gorilla-chat" ] ;;
@@ -202,7 +204,7 @@ prepare_peers() {
 # scenario arguments per server: roomcast protocol (roomcast, ws) or raw
 proto_args() { # name
 	case "$1" in
-	roomcast|roomcast-uv|ws) echo "--proto roomcast" ;;
+	roomcast|roomcast-uv|roomcast-poll|ws) echo "--proto roomcast" ;;
 	lws) echo "--proto raw --subprotocol lws-mirror-protocol" ;;
 	gorilla) echo "--proto raw --path /ws" ;;
 	esac
@@ -335,7 +337,7 @@ servers = []
 for (s, _) in list(res) + list(echo):
     if s not in servers:
         servers.append(s)
-order = ["roomcast", "roomcast-uv", "ws", "lws", "gorilla"]
+order = ["roomcast", "roomcast-poll", "roomcast-uv", "ws", "lws", "gorilla"]
 servers.sort(key=lambda s: order.index(s) if s in order else 99)
 metrics = [
     ("fanout", "deliveries_per_s", "deliveries/s", True),

@@ -17,6 +17,7 @@
  */
 #include "hspool.h"
 
+#include "evpoll.h"
 #include "rxread.h"
 
 #include <libwebsockets.h>
@@ -148,12 +149,16 @@ hs_realloc(void *ptr, size_t size, const char *reason)
 	    (c = class_of(size)) >= 0 && (n = slot_get(c)))
 		return n;
 	if (!size) {
+		evpoll_note(ptr, 0, reason);
 		free(ptr);
 		return NULL;
 	}
 	if (!ptr && (trimmed = rxread_trim(size, reason)))
 		size = trimmed;
-	return realloc(ptr, size);
+	n = realloc(ptr, size);
+	if (!ptr && n)
+		evpoll_note(n, size, reason);
+	return n;
 }
 
 int

@@ -6,23 +6,25 @@
  * shutdown on SIGINT/SIGTERM: /health turns 503, every client gets close
  * 1001, and the process exits 0 once they are gone or after 4 s.
  *
- * `--event-loop uv` runs lws on libuv (Debian's libwebsockets-evlib-uv):
- * lws 4.1.6's own loop calls poll() over every socket and walks the whole
- * pollfd array each turn, so every turn (a large message takes one turn
- * per 4 KB read, rxread.c) costs O(connections), idle ones included;
- * libuv's epoll costs only the sockets that are ready. It costs
- * ~220 bytes per idle connection (lws mallocs a uv_poll_t for each) and
- * measured a worse fixed-rate p99 (docs/PERFORMANCE.md, round two), so
- * it is not the default.
+ * The event loop is lws's own (lib/plat/unix/unix-service.c), whose one
+ * poll() over every socket per turn is answered from an epoll set
+ * (evpoll.c, interpose.c): a turn costs the sockets that are ready, not
+ * every idle one, at 4 bytes per descriptor. `--event-loop poll` leaves
+ * lws's poll() to the kernel: every turn then costs O(connections).
+ * `--event-loop uv` runs lws on libuv (Debian's libwebsockets-evlib-uv),
+ * epoll too, but lws mallocs a uv_poll_t for each connection (~220 bytes
+ * more per idle connection, over 1.5 KB) and it measured a worse
+ * fixed-rate p99 (docs/PERFORMANCE.md, round two).
  * lws 4.1.6 on libev costs less memory but closes handshakes at random
  * (tests/e2e/test_rooms.py fails 1-5 of 45 each run), so not libev
- * (docs/PERFORMANCE.md, round two). The default is lws's own poll() loop.
+ * (docs/PERFORMANCE.md, round two).
  */
 #include <libwebsockets.h>
 
 #include "cli.h"
 #include "auth.h"
 #include "conf.h"
+#include "evpoll.h"
 #include "hspool.h"
 #include "rconf.h"
 #include "rm_clock.h"
@@ -54,7 +56,8 @@ static struct lws_context *context;
 /* The loop lws runs on: libuv's, ours (a "foreign" loop to lws). */
 static uv_loop_t uv_loop;
 static uv_timer_t uv_ticker;
-static int use_uv;		/* --event-loop uv, or poll (default) */
+static int use_uv;	     /* --event-loop uv */
+static int kernel_poll_only; /* --event-loop poll: no epoll set */
 /* roomcast_protocols, reading more per turn where it can (rxread.h) */
 static const struct lws_protocols *protocols;
 
@@ -108,8 +111,10 @@ usage(FILE *f)
 		"                       N > 1 needs redis-url); worker i's "
 		"status port is\n"
 		"                       the status port + i\n"
-		"  --event-loop uv|poll libuv's epoll loop, or lws's poll() "
-		"loop (default)\n"
+		"  --event-loop epoll|poll|uv\n"
+		"                       lws's loop waiting with epoll (default), "
+		"with poll()\n"
+		"                       over every socket, or libuv's loop\n"
 		"  --help, --version\n"
 		"\n"
 		"       roomcast-server publish [...] ROOM JSON\n"
@@ -216,12 +221,16 @@ parse_args(int argc, char **argv, struct conf_overrides *o)
 			break;
 		}
 		case 'e':
-			if (strcmp(optarg, "uv") && strcmp(optarg, "poll")) {
-				fprintf(stderr, "roomcast-server: --event-loop: "
-					"'%s' is not uv or poll\n", optarg);
+			if (strcmp(optarg, "epoll") && strcmp(optarg, "uv") &&
+			    strcmp(optarg, "poll")) {
+				fprintf(stderr,
+					"roomcast-server: --event-loop: "
+					"'%s' is not epoll, poll or uv\n",
+					optarg);
 				return -1;
 			}
 			use_uv = !strcmp(optarg, "uv");
+			kernel_poll_only = !strcmp(optarg, "poll");
 			break;
 		case 'h':
 			usage(stdout);
@@ -297,6 +306,8 @@ start(const char *dir)
 	 * 19,000 connections. lwsws keeps its own (docs/CONFIG.md).
 	 */
 	info.retry_and_idle_policy = &no_idle_policy;
+	if (!use_uv && !kernel_poll_only)
+		evpoll_enable();
 	context = lws_create_context(&info);
 	if (!context) {
 		fprintf(stderr, "roomcast-server: cannot create the lws "
@@ -514,8 +525,11 @@ main(int argc, char **argv)
 	/* lws on libuv closes differently: the glue adapts (sweep.c) */
 	roomcast_set_event_library(use_uv);
 	lwsl_user("roomcast-server %s: config %s, WebSocket port %d, status "
-		  "port %d, %s loop\n", RM_VERSION, o.dir, sum.ws_port,
-		  sum.status_port, use_uv ? "libuv" : "poll");
+		  "port %d, %s loop\n",
+		  RM_VERSION, o.dir, sum.ws_port, sum.status_port,
+		  use_uv	   ? "libuv" :
+		  kernel_poll_only ? "poll" :
+				     "epoll");
 	if (run()) {
 		stop();
 		return 1;

@@ -28,6 +28,7 @@ static CU_SuiteInfo suites[] = {
 	{ "jwt", jwt_suite_init, jwt_suite_cleanup, NULL, NULL, jwt_tests },
 	{ "history", NULL, NULL, NULL, NULL, history_tests },
 	{ "conf", NULL, NULL, NULL, NULL, conf_tests },
+	{ "evpoll", NULL, NULL, NULL, NULL, evpoll_tests },
 	{ "idem", NULL, NULL, NULL, NULL, idem_tests },
 	{ "api", NULL, NULL, NULL, NULL, api_tests },
 	{ "chunked", NULL, NULL, NULL, NULL, chunked_tests },

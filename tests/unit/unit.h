@@ -35,6 +35,7 @@ extern CU_TestInfo api_tests[];
 extern CU_TestInfo chunked_tests[];
 extern CU_TestInfo hub_auth_tests[];
 extern CU_TestInfo bus_tests[];
+extern CU_TestInfo evpoll_tests[];
 
 /* The hub suite builds a fresh hub around every test. */
 void hub_test_setup(void);

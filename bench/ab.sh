@@ -4,23 +4,29 @@
 # connection, connect rate), alternated A, B per round so a busy moment
 # hits both alike. Server on core 0, load generator on core 1.
 #
-#   [NICE=-15] bench/ab.sh SERVER_A SERVER_B [ROUNDS]
+#   [NICE=-15] [ARGS_A=...] [ARGS_B=...] [SCENARIOS="fanout rate idle connect"] \
+#       bench/ab.sh SERVER_A SERVER_B [ROUNDS]
+# ARGS_A / ARGS_B: more arguments for that server (e.g. ARGS_A="--event-loop
+# poll" to compare two loops of one binary).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 A=$1; B=$2; ROUNDS=${3:-3}
+ARGS_A=${ARGS_A:-}; ARGS_B=${ARGS_B:-}
+SCENARIOS=${SCENARIOS:-fanout rate idle connect}
 . "$HERE/ab_common.sh"
 PORT=18193
 
-run() {	# run LABEL SERVER SCENARIO
+run() {	# run LABEL SERVER SCENARIO [SERVER ARGUMENTS...]
 	local label=$1 srv=$2 sc=$3 args
+	shift 3
 	case $sc in
 	fanout) args=(--scenario fanout --subs 1000 --pubs 1 --window 64 --size 64 --duration 5) ;;
 	rate) args=(--scenario rate --subs 1000 --pubs 1 --rate 200 --size 64 --duration 5) ;;
 	idle) args=(--scenario idle --subs 10000 --duration 1) ;;
 	connect) args=(--scenario idle --subs 1000 --duration 1) ;;
 	esac
-	timeout 120 $PIN_SRV "$srv" --port $PORT --status-port 0 >"$TMP/srv.log" 2>&1 &
+	timeout 120 $PIN_SRV "$srv" --port $PORT --status-port 0 "$@" >"$TMP/srv.log" 2>&1 &
 	local tpid=$! pid
 	sleep 0.5
 	pid=$(pgrep -n -f "roomcast-server --port $PORT") || pid=$tpid
@@ -47,8 +53,10 @@ PY
 }
 
 for r in $(seq "$ROUNDS"); do
-	for sc in fanout rate idle connect; do
-		run A "$A" $sc
-		run B "$B" $sc
+	for sc in $SCENARIOS; do
+		# shellcheck disable=SC2086 # ARGS_*: words on purpose
+		run A "$A" $sc $ARGS_A
+		# shellcheck disable=SC2086
+		run B "$B" $sc $ARGS_B
 	done
 done

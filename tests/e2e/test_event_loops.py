@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from wsclient import WsClient, get_stats, unique_room, wait_stats
+from wsclient import WsClient, get_stats, unique_room, wait_for, wait_stats
 
 pytestmark = pytest.mark.server_only
 
@@ -40,7 +40,9 @@ def _abandon(clients):
 @pytest.mark.parametrize("loop", [None, "epoll", "poll", "uv"])
 def test_churned_connections_all_served(start_server, loop):
     srv = start_server(extra_args=["--event-loop", loop] if loop else [])
-    assert LOG_NAME[loop or "epoll"] in srv.stderr_text(), srv.stderr_text()[-2000:]
+    # logged just after the ports listen, so maybe after the readiness probe
+    wait_for(lambda: LOG_NAME[loop or "epoll"] in srv.stderr_text(),
+             what="the log naming the %s loop" % (loop or "default"))
     room = unique_room()
     keep = [WsClient.connect(srv.port) for _ in range(4)]
     for c in keep:
